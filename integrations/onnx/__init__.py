@@ -1,0 +1,1 @@
+"""WebNN integration for onnx (see its issue)."""

@@ -1,0 +1,1 @@
+"""WebNN integration for tflite (see its issue)."""

@@ -1,0 +1,1 @@
+"""WebNN integration for torch (see its issue)."""

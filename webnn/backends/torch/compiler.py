@@ -1,0 +1,107 @@
+"""IR -> one generated Python function of torch calls per graph.
+
+Each node's lowering factory runs once here and returns a specialised callable;
+the compiler writes straight-line source that calls them in topological order,
+converts types only at the graph's edges and checks nothing per call beyond
+what dispatch already checked. Constants are prepared (converted to compute type,
+moved to the device) once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import torch
+
+from ...errors import NotSupportedError
+from ...graph import Graph
+from .dtypes import compute_dtype, needs_conversion, to_compute, to_storage
+from .registry import LoweringNode, find, load_all
+
+
+def prepare_constants(graph: Graph, device: torch.device) -> dict[int, torch.Tensor]:
+    """Constants as device tensors in compute type."""
+    out = {}
+    for cid, array in graph.constants.items():
+        desc = graph.descs[cid]
+        t = torch.from_numpy(np.array(array, copy=True))
+        out[cid] = to_compute(t, desc.data_type, torch.device("cpu")).to(
+            device=device, dtype=compute_dtype(desc.data_type, device))
+    return out
+
+
+class TorchExecutable:
+    """A compiled graph: ``run(list of storage tensors) -> list of storage tensors``."""
+
+    def __init__(self, graph: Graph, device: torch.device,
+                 constants: Mapping[int, torch.Tensor] | None = None) -> None:
+        load_all()
+        self.graph = graph
+        self.device = device
+        self.constants = dict(constants) if constants is not None else prepare_constants(graph, device)
+        self.input_names: tuple[str, ...] = tuple(sorted(graph.inputs))
+        self.output_names: tuple[str, ...] = tuple(graph.outputs)
+        self.source, self._forward = self._generate()
+        self._constant_ptrs = frozenset(c.untyped_storage().data_ptr() for c in self.constants.values())
+
+    def _generate(self) -> tuple[str, Any]:
+        g = self.graph
+        scope: dict[str, Any] = {"_to_compute": to_compute, "_to_storage": to_storage, "_dev": self.device}
+        names: dict[int, str] = {}
+        lines = []
+        params = []
+        for idx, name in enumerate(self.input_names):
+            oid = g.inputs[name]
+            var = f"i{idx}"
+            params.append(var)
+            dt = g.descs[oid].data_type
+            if needs_conversion(dt, self.device):
+                lines.append(f"    {var} = _to_compute({var}, {dt!r}, _dev)")
+            names[oid] = var
+        for cid, tensor in self.constants.items():
+            scope[f"c{cid}"] = tensor
+            names[cid] = f"c{cid}"
+        for k, node in enumerate(g.nodes):
+            found = find(node.op, self.device.type)
+            if found is None:
+                raise NotSupportedError(f"build: the torch backend has no lowering for {node.op}")
+            lnode = LoweringNode(node.op, node.attrs, [None if i is None else g.descs[i] for i in node.inputs],
+                                 [g.descs[o] for o in node.outputs], self.device)
+            try:
+                fn = found.factory(lnode)
+            except (TypeError, NotSupportedError):
+                raise
+            scope[f"f{k}"] = fn
+            args = ", ".join("None" if i is None else names[i] for i in node.inputs)
+            outs = []
+            for o in node.outputs:
+                names[o] = f"v{o}"
+                outs.append(f"v{o}")
+            target = outs[0] if len(outs) == 1 else ", ".join(outs)
+            if len(outs) == 1 and not getattr(fn, "multi_output", False):
+                lines.append(f"    {target} = f{k}({args})")
+            else:
+                lines.append(f"    {target}{',' if len(outs) == 1 else ''} = f{k}({args})")
+        results = []
+        for name, oid in g.outputs.items():
+            dt = g.descs[oid].data_type
+            expr = names[oid]
+            if oid in g.constants or oid in g.inputs.values():
+                expr = f"{expr}.clone()"
+            if needs_conversion(dt, self.device) or dt in ("int4", "uint4"):
+                expr = f"_to_storage({expr}, {dt!r})"
+            results.append(expr)
+        lines.append(f"    return [{', '.join(results)}]")
+        source = f"def forward({', '.join(params)}):\n" + ("\n".join(lines) or "    pass") + "\n"
+        code = compile(source, f"<webnn graph {id(self):x}>", "exec")
+        exec(code, scope)  # noqa: S102  (our own generated source)
+        return source, scope["forward"]
+
+    def run(self, inputs: list[torch.Tensor]) -> list[torch.Tensor]:
+        """Run on storage tensors; outputs never alias inputs or constants."""
+        with torch.inference_mode():
+            outs = self._forward(*inputs)
+        shared = self._constant_ptrs.union(t.untyped_storage().data_ptr() for t in inputs)
+        return [o.clone() if o.untyped_storage().data_ptr() in shared else o for o in outs]

@@ -1,0 +1,1 @@
+"""Torch lowerings of op family activation (being written)."""

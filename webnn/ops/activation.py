@@ -1,0 +1,1 @@
+"""Op family activation (being written)."""

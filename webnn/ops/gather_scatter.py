@@ -1,0 +1,1 @@
+"""Op family gather_scatter (being written)."""

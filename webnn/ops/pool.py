@@ -1,0 +1,1 @@
+"""Op family pool (being written)."""
