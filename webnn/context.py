@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from .backends import Backend, Executable, create_backend, resolve_device
-from .dtypes import from_numpy, numpy_dtype
+from .dtypes import numpy_dtype
 from .errors import InvalidStateError, OperationError
 from .graph import Graph
 from .operand import MLOperandDescriptor
@@ -250,10 +250,7 @@ class MLContext:
         for name in graph._input_order:
             desc = graph.inputs[name]
             array = np.asarray(inputs[name])
-            got = from_numpy(array.dtype, f"compute: input {name!r}")
-            if desc.data_type in ("int4", "uint4"):
-                got = desc.data_type if got == ("int8" if desc.data_type == "int4" else "uint8") else got
-            if got != desc.data_type or tuple(array.shape) != desc.shape:
+            if array.dtype != numpy_dtype(desc.data_type) or tuple(array.shape) != desc.shape:
                 raise TypeError(f"compute: input {name!r} must be {desc.data_type} {list(desc.shape)}, "
                                 f"got {array.dtype} {list(array.shape)}")
             values.append(self._backend.from_numpy(array, desc))

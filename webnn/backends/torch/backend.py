@@ -80,9 +80,11 @@ class TorchBackend:
         return torch.zeros(desc.shape, dtype=STORAGE[desc.data_type], device=self._device)
 
     def write(self, buffer: torch.Tensor, array: np.ndarray) -> None:
-        src = torch.from_numpy(np.ascontiguousarray(array))
-        buffer.copy_(src.view(buffer.dtype) if src.dtype != buffer.dtype else src,
-                     non_blocking=self._device.type == "cuda")
+        if buffer.device.type == "cpu":
+            buffer.numpy()[...] = array
+            return
+        src = torch.from_numpy(np.array(array, copy=True, order="C"))
+        buffer.copy_(src.pin_memory() if torch.cuda.is_available() else src, non_blocking=True)
 
     def read(self, buffer: torch.Tensor) -> np.ndarray:
         return buffer.detach().cpu().numpy().copy()
