@@ -208,12 +208,9 @@ class MLContext:
         if {id(t) for t in inputs.values()} & {id(t) for t in outputs.values()}:
             raise TypeError("dispatch: the same MLTensor cannot be both an input and an output")
         try:
-            results = graph._executable.run(in_buffers)
+            graph._executable.run_into(in_buffers, out_buffers)
         except Exception as exc:
             raise OperationError(f"dispatch: the graph failed to run: {exc}") from exc
-        copy_into = self._backend.copy_into
-        for dst, src in zip(out_buffers, results):
-            copy_into(dst, src)
 
     def _bind(self, what: str, kind: str, expected: Mapping[str, MLOperandDescriptor],
               order: tuple[str, ...], given: Mapping[str, MLTensor]) -> list[Any]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +55,7 @@ def to_array(data: Any, descriptor: dict[str, Any]) -> np.ndarray:
     return np.array(values, dtype=np.float64).astype(dtype).reshape(shape)
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_file(path: Path) -> dict[str, Any]:
     return json.loads(path.read_text())
 

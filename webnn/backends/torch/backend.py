@@ -14,7 +14,7 @@ from ...graph import Graph
 from ...operand import MLOperandDescriptor
 from ...ops._registry import OPS
 from .. import register_backend
-from .compiler import TorchExecutable, prepare_constants
+from .compiler import TorchExecutable
 from .dtypes import STORAGE, compute_dtype
 from .registry import find, load_all
 
@@ -101,9 +101,6 @@ class TorchBackend:
         if value.device.type != "cpu":
             value = value.cpu()
         return value.numpy()
-
-    def copy_into(self, dst: torch.Tensor, src: torch.Tensor) -> None:
-        dst.copy_(src)
 
     def synchronize(self) -> None:
         if self._device.type == "cuda":
