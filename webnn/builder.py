@@ -175,4 +175,5 @@ def _array_from_values(desc: MLOperandDescriptor, values: np.ndarray) -> np.ndar
         lo, hi = INT_RANGES[desc.data_type]
         if int(values.min()) < lo or int(values.max()) > hi:
             raise TypeError(f"constant: values out of range for {desc.data_type} [{lo}, {hi}]")
-    return np.ascontiguousarray(values.reshape(desc.shape).astype(numpy_dtype(desc.data_type)))
+    # ascontiguousarray turns a 0-D array into shape (1,); reshape keeps the descriptor's shape.
+    return np.ascontiguousarray(values.astype(numpy_dtype(desc.data_type))).reshape(desc.shape)

@@ -78,7 +78,7 @@ class Graph:
 
     def add_constant(self, array: np.ndarray, data_type: str) -> int:
         new_id = self.add_operand(MLOperandDescriptor(data_type, tuple(array.shape) or ()))
-        self.constants[new_id] = np.ascontiguousarray(array, dtype=numpy_dtype(data_type))
+        self.constants[new_id] = np.ascontiguousarray(array, dtype=numpy_dtype(data_type)).reshape(array.shape)
         return new_id
 
     def op_counts(self) -> dict[str, int]:
