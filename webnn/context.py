@@ -310,6 +310,8 @@ class ML:
         ``device``: None (pick by ``accelerated``), "cpu", "gpu" (default CUDA device),
         "cuda", "cuda:N" or a ``torch.device`` (mirrors the spec's GPUDevice overload).
         ``accelerated=False`` means the CPU; True means CUDA where present, else the CPU.
+        ``power_preference`` outranks it, as in the spec: "high-performance" picks CUDA where
+        present, "low-power" the CPU (there is no low-power accelerator to choose here).
         ``origin`` names the cache partition (default ``$WEBNN_ORIGIN`` or "default");
         ``cache_dir`` overrides ``$WEBNN_CACHE_DIR`` and the user cache directory;
         ``cache=False`` turns the graph cache off; ``cache_quota`` is bytes per partition.
@@ -325,7 +327,10 @@ class ML:
             raise TypeError(f"create_context: origin must be a non-empty string, got {origin!r}")
         if cache_quota is not None and (not isinstance(cache_quota, int) or cache_quota <= 0):
             raise TypeError(f"create_context: cache_quota must be a positive int of bytes, got {cache_quota!r}")
-        resolved = resolve_device(device, accelerated)
+        # powerPreference outranks accelerated (spec): "high-performance" takes the GPU where
+        # present, "low-power" the CPU; "default" follows accelerated.
+        want_gpu = power_preference == "high-performance" or (accelerated and power_preference == "default")
+        resolved = resolve_device(device, want_gpu)
         return MLContext(resolved, power_preference, origin, cache_dir, bool(cache), cache_quota)
 
 

@@ -30,6 +30,9 @@ def test_device_choice_reports_what_was_picked():
     auto = webnn.ml.create_context()
     assert auto.device == ("cuda:0" if torch.cuda.is_available() else "cpu")
     assert auto.accelerated == torch.cuda.is_available()
+    assert webnn.ml.create_context(power_preference="low-power").device == "cpu"
+    fast = webnn.ml.create_context(power_preference="high-performance", accelerated=False)
+    assert fast.device == ("cuda:0" if torch.cuda.is_available() else "cpu")
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the no-GPU error path")
