@@ -1,1 +1,117 @@
-"""Torch lowerings of op family conv (being written)."""
+"""Torch lowerings of conv2d and conv_transpose2d (see ``webnn/ops/conv.py``).
+
+torch convolves NCHW tensors with OIHW (conv) or IOHW (transposed conv) weights.
+Everything static is decided here, once per node:
+
+- "nhwc" inputs are viewed as NCHW with ``permute`` (no copy): torch sees a
+  channels-last tensor, runs its channels-last kernels and returns a channels-last
+  result, which the inverse ``permute`` views as contiguous NHWC again.
+- Constant filters reach this lowering already in torch's layout (the build-time pass
+  ``webnn/passes/layout.py`` rewrites them once); other filter layouts are viewed into
+  torch's with ``permute``.
+- Symmetric padding goes to torch's own ``padding``; asymmetric padding is an explicit
+  ``F.pad`` for conv2d, and for conv_transpose2d a crop of torch's result.
+- A fused activation (``activation`` attribute) is applied in place.
+
+In the common case (nchw, oihw, symmetric padding) the callable is one ``F.conv2d``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+import torch.nn.functional as F  # noqa: N812
+
+from ..registry import LoweringNode, lowering
+from ._fused import in_place_activation
+
+#: Filter layout -> permutation that views it as torch's conv2d weight (OIHW).
+TO_OIHW: dict[str, tuple[int, ...] | None] = {
+    "oihw": None, "hwio": (3, 2, 0, 1), "ohwi": (0, 3, 1, 2), "ihwo": (3, 0, 1, 2)}
+#: Filter layout -> permutation that views it as torch's conv_transpose2d weight (IOHW).
+TO_IOHW: dict[str, tuple[int, ...] | None] = {
+    "iohw": None, "hwoi": (3, 2, 0, 1), "ohwi": (3, 0, 1, 2)}
+
+_TO_NCHW = (0, 3, 1, 2)
+_TO_NHWC = (0, 2, 3, 1)
+
+Conv = Callable[[torch.Tensor, torch.Tensor, "torch.Tensor | None"], torch.Tensor]
+
+
+def _wrap(core: Conv, nhwc: bool, filter_perm: tuple[int, ...] | None,
+          after: Callable[[torch.Tensor], Any] | None) -> Conv:
+    """Add the layout views and the in-place activation around ``core``, only where needed."""
+    if not nhwc and filter_perm is None and after is None:
+        return core
+
+    def run(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None = None) -> torch.Tensor:
+        if nhwc:
+            x = x.permute(_TO_NCHW)
+        if filter_perm is not None:
+            w = w.permute(filter_perm)
+        y = core(x, w, b)
+        if after is not None:
+            after(y)
+        return y.permute(_TO_NHWC) if nhwc else y
+
+    return run
+
+
+@lowering("conv2d")
+def conv2d(node: LoweringNode) -> Conv:
+    a = node.attrs
+    top, bottom, left, right = a["padding"]
+    stride, dilation, groups = tuple(a["strides"]), tuple(a["dilations"]), a["groups"]
+    if top == bottom and left == right:
+        padding = (top, left)
+
+        def core(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None = None) -> torch.Tensor:
+            return F.conv2d(x, w, b, stride, padding, dilation, groups)
+    else:
+        pads = (left, right, top, bottom)
+
+        def core(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None = None) -> torch.Tensor:
+            return F.conv2d(F.pad(x, pads), w, b, stride, 0, dilation, groups)
+
+    return _wrap(core, a["input_layout"] == "nhwc", TO_OIHW[a["filter_layout"]], in_place_activation(a))
+
+
+def transpose_plan(size: int, kernel: int, stride: int, dilation: int, begin: int, end: int,
+                   out: int) -> tuple[int, int, int]:
+    """torch ``(padding, output_padding, crop start)`` giving the spec's output on one axis.
+
+    torch pads symmetrically; with ``p = min(begin, end)`` and enough output padding
+    its result covers the spec's output, which starts ``begin - p`` into it.
+    """
+    full = (size - 1) * stride + (kernel - 1) * dilation + 1
+    p = min(begin, end)
+    extra = max(0, begin + out - full + p)
+    return p, extra, begin - p
+
+
+@lowering("conv_transpose2d")
+def conv_transpose2d(node: LoweringNode) -> Conv:
+    a = node.attrs
+    nhwc = a["input_layout"] == "nhwc"
+    x_desc, w_desc = node.inputs[0], node.inputs[1]
+    assert x_desc is not None and w_desc is not None
+    in_shape = x_desc.shape if not nhwc else tuple(x_desc.shape[i] for i in _TO_NCHW)
+    out_shape = node.outputs[0].shape if not nhwc else tuple(node.outputs[0].shape[i] for i in _TO_NCHW)
+    dims = dict(zip(a["filter_layout"], w_desc.shape))
+    top, bottom, left, right = a["padding"]
+    (sh, sw), (dh, dw), groups = a["strides"], a["dilations"], a["groups"]
+    ph, qh, ch = transpose_plan(in_shape[2], dims["h"], sh, dh, top, bottom, out_shape[2])
+    pw, qw, cw = transpose_plan(in_shape[3], dims["w"], sw, dw, left, right, out_shape[3])
+    oh, ow = out_shape[2], out_shape[3]
+    full_h = (in_shape[2] - 1) * sh + (dims["h"] - 1) * dh + 1 - 2 * ph + qh
+    full_w = (in_shape[3] - 1) * sw + (dims["w"] - 1) * dw + 1 - 2 * pw + qw
+    crop = (ch, cw) != (0, 0) or (full_h, full_w) != (oh, ow)
+    args = ((sh, sw), (ph, pw), (qh, qw), groups, (dh, dw))
+
+    def core(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None = None) -> torch.Tensor:
+        y = F.conv_transpose2d(x, w, b, *args)
+        return y[:, :, ch:ch + oh, cw:cw + ow] if crop else y
+
+    return _wrap(core, nhwc, TO_IOHW[a["filter_layout"]], in_place_activation(a))
