@@ -258,6 +258,29 @@ class MLContext:
         to_numpy = self._backend.to_numpy
         return {name: to_numpy(r) for name, r in zip(graph._output_order, results)}
 
+    def compute_native(self, graph: MLGraph, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        """Run ``graph`` on the backend's own tensors and return new ones, without copies
+        (our extension, for integrations that already hold device tensors, e.g. torch.compile).
+
+        For the torch backend the values are torch tensors on ``device`` whose dtypes and
+        shapes are exactly the graph's storage types (bool as a uint8 view); nothing is
+        checked per call beyond the input names. Outputs never alias inputs.
+        """
+        self._check_graph("compute_native", graph)
+        order = graph._input_order
+        if len(inputs) != len(order):
+            raise TypeError(f"compute_native: input names must be {sorted(graph.inputs)}, got {sorted(inputs)}")
+        try:
+            values = [inputs[name] for name in order]
+        except KeyError as exc:
+            raise TypeError(f"compute_native: missing input {exc.args[0]!r}; "
+                            f"expected {sorted(graph.inputs)}") from None
+        try:
+            results = graph._executable.run(values)
+        except Exception as exc:
+            raise OperationError(f"compute_native: the graph failed to run: {exc}") from exc
+        return dict(zip(graph._output_order, results))
+
     # -- graph cache (MLGraph cache explainer; not in the spec text yet) ------------------
     def _cache(self) -> Any:
         with self._store_lock:
