@@ -7,8 +7,9 @@ block; the result is viewed back to the input's shape.
 
 Arithmetic: dequantize subtracts the zero point exactly (in float32 for 4/8-bit data,
 in int64 then float64 for 32-bit data) and rounds once when scaling. Quantize divides
-in float32 (float16 inputs too), rounds half to even, then adds the zero point and
-saturates in int64, so int32/uint32 zero points and bounds stay exact. NaN quantizes to
+in float32 (float16 inputs too) and rounds half to even; it adds the zero point and
+saturates in float32 for 4/8-bit outputs (exact there) and in int64 for 32-bit ones,
+so int32/uint32 zero points and bounds stay exact. NaN quantizes to
 the zero point (the spec leaves it implementation-defined).
 """
 
@@ -80,9 +81,16 @@ def quantize_linear(node: LoweringNode) -> Callable[..., Any]:
     out = node.out_dtype
     lo, hi = INT_RANGES[node.outputs[0].data_type]
 
-    def body(x: torch.Tensor, s: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        q = torch.round(x.to(torch.float32) / s.to(torch.float32))  # half to even
-        q = torch.nan_to_num(q, nan=0.0).clamp(-_LIMIT, _LIMIT).to(torch.int64)
-        return (q + z.to(torch.int64)).clamp(lo, hi).to(out)
+    if node.outputs[0].data_type in ("int32", "uint32"):
+        def body(x: torch.Tensor, s: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+            q = torch.round(x.to(torch.float32) / s.to(torch.float32))  # half to even
+            q = torch.nan_to_num(q, nan=0.0).clamp(-_LIMIT, _LIMIT).to(torch.int64)
+            return (q + z.to(torch.int64)).clamp(lo, hi).to(out)
+    else:
+        # 4/8-bit: zero points and bounds are small integers, exact in float32.
+        def body(x: torch.Tensor, s: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+            q = torch.round(x.to(torch.float32) / s.to(torch.float32))  # half to even
+            q = torch.nan_to_num(q, nan=0.0) + z.to(torch.float32)
+            return q.clamp_(lo, hi).to(out)
 
     return _blockwise(node, body)
