@@ -195,6 +195,7 @@ def expect_gru(arrays, steps=STEPS, **options):
 @pytest.mark.parametrize("reset_after", [True, False])
 @pytest.mark.parametrize("activations", [None, ("relu", "tanh"), ("tanh", "sigmoid")])
 def test_gru_all_options(ctx, direction, layout, reset_after, activations):
+    """Default activations with reset_after take torch's fused kernel; the rest the loop."""
     rng = np.random.default_rng(1)
     arrays = gru_arrays(rng, 2 if direction == "both" else 1)
     options = dict(reset_after=reset_after, return_sequence=True, direction=direction, layout=layout)
@@ -315,9 +316,13 @@ def expect_lstm(arrays, steps=STEPS, **options):
 @pytest.mark.parametrize("direction", ["forward", "backward", "both"])
 @pytest.mark.parametrize("layout", ["iofg", "ifgo"])
 @pytest.mark.parametrize("activations", [None, ("relu", "relu", "relu"), ("tanh", "sigmoid", "relu")])
-def test_lstm_all_options(ctx, direction, layout, activations):
+@pytest.mark.parametrize("peephole", [True, False])
+def test_lstm_all_options(ctx, direction, layout, activations, peephole):
+    """Default activations without peepholes take torch's fused kernel; the rest the loop."""
     rng = np.random.default_rng(11)
     arrays = lstm_arrays(rng, 2 if direction == "both" else 1)
+    if not peephole:
+        arrays["peephole_weight"] = None
     options = dict(return_sequence=True, direction=direction, layout=layout)
     if activations:
         options["activations"] = list(activations)
@@ -336,6 +341,20 @@ def test_lstm_optional_operands(ctx, present):
     got = run_lstm(ctx, arrays)
     assert len(got) == 2
     for g, w in zip(got, expect_lstm(arrays)):
+        close(g, w)
+
+
+@pytest.mark.parametrize("present", [("bias",), ("recurrent_bias",), ()])
+def test_fused_paths_with_one_bias(ctx, present):
+    """torch's kernels take both biases or none: a missing one must count as zeros."""
+    rng = np.random.default_rng(17)
+    arrays = lstm_arrays(rng, 2, present=present + ("initial_cell_state",))
+    got = run_lstm(ctx, arrays, direction="both", return_sequence=True)
+    for g, w in zip(got, expect_lstm(arrays, direction="both", return_sequence=True)):
+        close(g, w)
+    arrays = gru_arrays(rng, 1, bias="bias" in present, rbias="recurrent_bias" in present, h0=False)
+    got = run_gru(ctx, arrays, direction="backward", return_sequence=True)
+    for g, w in zip(got, expect_gru(arrays, direction="backward", return_sequence=True)):
         close(g, w)
 
 

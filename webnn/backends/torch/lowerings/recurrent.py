@@ -33,8 +33,15 @@ Tensor = torch.Tensor
 _ACT: dict[str, Callable[[Tensor], Tensor]] = {
     "relu": torch.relu, "sigmoid": torch.sigmoid, "tanh": torch.tanh,
 }
-#: "ifgo" gate blocks in "iofg" order.
+#: The same, in place (on fresh per-step tensors only); each returns its argument.
+_ACT_INPLACE: dict[str, Callable[[Tensor], Tensor]] = {
+    "relu": torch.relu_, "sigmoid": torch.sigmoid_, "tanh": torch.tanh_,
+}
+#: "ifgo" gate blocks in "iofg" order, and back (torch's LSTM is "ifgo").
 _IFGO_TO_IOFG = (0, 3, 1, 2)
+_IOFG_TO_IFGO = (0, 2, 3, 1)
+#: "zrn" gate blocks in "rzn" order (torch's GRU is "rzn").
+_ZRN_TO_RZN = (1, 0, 2)
 
 
 def _work_dtype(node: LoweringNode) -> torch.dtype:
@@ -93,10 +100,11 @@ def _gru_loop(xp: Tensor, rw: Tensor, rb: Tensor | None, h: Tensor, *, steps: in
     """Run the GRU recurrence on projected inputs ``xp`` ``[steps, dirs, batch, 3H]``.
 
     With ``reset_after`` ``xp`` holds ``x W^T + bias`` and ``rb`` is the recurrent
-    bias (or None); without it ``xp`` already holds both biases.
+    bias (or None); without it ``xp`` already holds both biases. The new state
+    ``z * h + (1 - z) * n`` is one ``lerp``.
     """
     H = hidden
-    gate, new = _ACT[acts[0]], _ACT[acts[1]]
+    gate, new = _ACT_INPLACE[acts[0]], _ACT_INPLACE[acts[1]]
     zs, rs = (slice(0, H), slice(H, 2 * H)) if z_first else (slice(H, 2 * H), slice(0, H))
     hs: list[Tensor] = []
     if reset_after:
@@ -106,9 +114,8 @@ def _gru_loop(xp: Tensor, rw: Tensor, rb: Tensor | None, h: Tensor, *, steps: in
             g = xp[t]
             hr = torch.bmm(h, rt) if rb3 is None else torch.baddbmm(rb3, h, rt)
             zr = gate(g[..., :2 * H] + hr[..., :2 * H])
-            z, r = zr[..., zs], zr[..., rs]
-            n = new(g[..., 2 * H:] + r * hr[..., 2 * H:])
-            h = z * h + (1 - z) * n
+            n = new(torch.addcmul(g[..., 2 * H:], zr[..., rs], hr[..., 2 * H:]))
+            h = torch.lerp(n, h, zr[..., zs])
             if keep:
                 hs.append(h)
     else:
@@ -117,9 +124,8 @@ def _gru_loop(xp: Tensor, rw: Tensor, rb: Tensor | None, h: Tensor, *, steps: in
         for t in range(steps):
             g = xp[t]
             zr = gate(torch.baddbmm(g[..., :2 * H], h, rt_zr))
-            z, r = zr[..., zs], zr[..., rs]
-            n = new(torch.baddbmm(g[..., 2 * H:], r * h, rt_n))
-            h = z * h + (1 - z) * n
+            n = new(torch.baddbmm(g[..., 2 * H:], zr[..., rs] * h, rt_n))
+            h = torch.lerp(n, h, zr[..., zs])
             if keep:
                 hs.append(h)
     return h, hs
@@ -131,18 +137,19 @@ def _lstm_loop(xp: Tensor, rw: Tensor, peephole: Tensor | None, h: Tensor, c: Te
     """Run the LSTM recurrence on projected inputs ``xp`` ``[steps, dirs, batch, 4H]``
     (gate order i, o, f, g; both biases folded in)."""
     H = hidden
-    gate, cell, filt = _ACT[acts[0]], _ACT[acts[1]], _ACT[acts[2]]
+    gate, cell, filt = _ACT_INPLACE[acts[0]], _ACT_INPLACE[acts[1]], _ACT[acts[2]]
     rt = rw.transpose(1, 2)
-    p = None if peephole is None else peephole.unflatten(-1, (3, H)).unsqueeze(1)  # [D, 1, 3, H]
+    p = None if peephole is None else peephole.unsqueeze(1)  # [D, 1, 3H]: i, o, f
     hs: list[Tensor] = []
     for t in range(steps):
         g = torch.baddbmm(xp[t], h, rt)
-        iof = g[..., :3 * H].unflatten(-1, (3, H))
+        iof = g[..., :3 * H]
         if p is not None:
-            iof = iof + c.unsqueeze(-2) * p
-        iof = gate(iof)
-        i, o, f = iof.unbind(-2)
-        c = f * c + i * cell(g[..., 3 * H:])
+            iof.addcmul_(c.repeat(1, 1, 3), p)
+        gate(iof)
+        cell(g[..., 3 * H:])
+        i, o, f, gg = g.split(H, -1)
+        c = torch.addcmul(f * c, i, gg)
         h = o * filt(c)
         if keep:
             hs.append(h)
@@ -158,8 +165,28 @@ def _backward_flags(direction: str) -> tuple[bool, ...]:
     return {"forward": (False,), "backward": (True,), "both": (False, True)}[direction]
 
 
+def _aten_params(w: Tensor, rw: Tensor, b: Tensor | None, rb: Tensor | None, dirs: int) -> tuple[list[Tensor], bool]:
+    """Weights as ATen's RNN kernels take them (per direction: w_ih, w_hh[, b_ih, b_hh])."""
+    has_bias = b is not None or rb is not None
+    if has_bias:
+        b = torch.zeros_like(rb) if b is None else b  # type: ignore[arg-type]
+        rb = torch.zeros_like(b) if rb is None else rb
+    params: list[Tensor] = []
+    for d in range(dirs):
+        params += [w[d], rw[d]] + ([b[d], rb[d]] if has_bias else [])  # type: ignore[index]
+    return params, has_bias
+
+
+def _aten_sequence(seq: Tensor, steps: int, batch: int, dirs: int, hidden: int, reversed_: bool) -> Tensor:
+    """ATen's ``[steps, batch, dirs * hidden]`` output as the spec's ``[steps, dirs, batch, hidden]``."""
+    seq = seq.view(steps, batch, dirs, hidden).transpose(1, 2)
+    return seq.flip(0) if reversed_ else seq
+
+
 @lowering("gru")
 def gru(node: LoweringNode) -> Callable[..., Any]:
+    """GRU over the steps; ATen's fused GRU (cuDNN on CUDA) where the spec's options
+    are torch's (default activations, ``resetAfter=true``), else the loop above."""
     a = node.attrs
     steps, H = a["steps"], a["hidden_size"]
     batch = node.inputs[0].shape[1]  # type: ignore[union-attr]
@@ -168,10 +195,13 @@ def gru(node: LoweringNode) -> Callable[..., Any]:
     z_first, reset_after, keep = a["layout"] == "zrn", a["reset_after"], a["return_sequence"]
     acts = tuple(a["activations"])
     out, work = node.out_dtype, _work_dtype(node)
+    fused = reset_after and acts == ("sigmoid", "tanh")
 
     def run(x: Tensor, w: Tensor, rw: Tensor, b: Tensor | None, rb: Tensor | None,
             h0: Tensor | None) -> tuple[Tensor, ...]:
         x, w, rw, b, rb, h0 = _cast(work, x, w, rw, b, rb, h0)
+        if fused:
+            return _gru_aten(x, w, rw, b, rb, h0)
         bias = b if reset_after else _add(b, rb)
         xp = _project(x, w, bias, backward, steps, batch)
         h = _zeros(dirs, batch, H, xp) if h0 is None else h0
@@ -179,6 +209,20 @@ def gru(node: LoweringNode) -> Callable[..., Any]:
                           z_first=z_first, acts=acts, reset_after=reset_after, keep=keep)
         if keep:
             return h.to(out), _sequence(hs, backward).to(out)
+        return (h.to(out),)
+
+    def _gru_aten(x: Tensor, w: Tensor, rw: Tensor, b: Tensor | None, rb: Tensor | None,
+                  h0: Tensor | None) -> tuple[Tensor, ...]:
+        if z_first:  # torch's gate order is r, z, n
+            w, rw = _reorder(w, 1, H, _ZRN_TO_RZN), _reorder(rw, 1, H, _ZRN_TO_RZN)
+            b, rb = _reorder(b, 1, H, _ZRN_TO_RZN), _reorder(rb, 1, H, _ZRN_TO_RZN)
+        params, has_bias = _aten_params(w, rw, b, rb, dirs)  # type: ignore[arg-type]
+        h = _zeros(dirs, batch, H, x) if h0 is None else h0
+        reverse = backward == (True,)
+        seq, h = torch.ops.aten.gru.input(x.flip(0) if reverse else x, h, params, has_bias, 1, 0.0,
+                                          False, dirs == 2, False)
+        if keep:
+            return h.to(out), _aten_sequence(seq, steps, batch, dirs, H, reverse).to(out)
         return (h.to(out),)
 
     run.multi_output = True  # type: ignore[attr-defined]
@@ -208,20 +252,25 @@ def gru_cell(node: LoweringNode) -> Callable[..., Any]:
 
 @lowering("lstm")
 def lstm(node: LoweringNode) -> Callable[..., Any]:
+    """LSTM over the steps; ATen's fused LSTM (oneDNN on CPU, cuDNN on CUDA) where the
+    spec's options are torch's (default activations, no peepholes), else the loop above."""
     a = node.attrs
     steps, H = a["steps"], a["hidden_size"]
     batch = node.inputs[0].shape[1]  # type: ignore[union-attr]
     backward = _backward_flags(a["direction"])
     dirs = len(backward)
-    reorder, keep = a["layout"] == "ifgo", a["return_sequence"]
+    ifgo, keep = a["layout"] == "ifgo", a["return_sequence"]
     acts = tuple(a["activations"])
     out, work = node.out_dtype, _work_dtype(node)
+    fused = acts == ("sigmoid", "tanh", "tanh") and node.inputs[5] is None
 
     def run(x: Tensor, w: Tensor, rw: Tensor, b: Tensor | None, rb: Tensor | None, p: Tensor | None,
             h0: Tensor | None, c0: Tensor | None) -> tuple[Tensor, ...]:
         x, w, rw, b, rb, p, h0, c0 = _cast(work, x, w, rw, b, rb, p, h0, c0)
+        if fused:
+            return _lstm_aten(x, w, rw, b, rb, h0, c0)
         bias = _add(b, rb)
-        if reorder:
+        if ifgo:
             w, rw = _reorder(w, 1, H, _IFGO_TO_IOFG), _reorder(rw, 1, H, _IFGO_TO_IOFG)
             bias = _reorder(bias, 1, H, _IFGO_TO_IOFG)
         xp = _project(x, w, bias, backward, steps, batch)  # type: ignore[arg-type]
@@ -230,6 +279,21 @@ def lstm(node: LoweringNode) -> Callable[..., Any]:
         h, c, hs = _lstm_loop(xp, rw, p, h, c, steps=steps, hidden=H, acts=acts, keep=keep)  # type: ignore[arg-type]
         if keep:
             return h.to(out), c.to(out), _sequence(hs, backward).to(out)
+        return h.to(out), c.to(out)
+
+    def _lstm_aten(x: Tensor, w: Tensor, rw: Tensor, b: Tensor | None, rb: Tensor | None,
+                   h0: Tensor | None, c0: Tensor | None) -> tuple[Tensor, ...]:
+        if not ifgo:  # torch's gate order is i, f, g, o
+            w, rw = _reorder(w, 1, H, _IOFG_TO_IFGO), _reorder(rw, 1, H, _IOFG_TO_IFGO)
+            b, rb = _reorder(b, 1, H, _IOFG_TO_IFGO), _reorder(rb, 1, H, _IOFG_TO_IFGO)
+        params, has_bias = _aten_params(w, rw, b, rb, dirs)  # type: ignore[arg-type]
+        h = _zeros(dirs, batch, H, x) if h0 is None else h0
+        c = _zeros(dirs, batch, H, x) if c0 is None else c0
+        reverse = backward == (True,)
+        seq, h, c = torch.ops.aten.lstm.input(x.flip(0) if reverse else x, [h, c], params, has_bias, 1,
+                                              0.0, False, dirs == 2, False)
+        if keep:
+            return h.to(out), c.to(out), _aten_sequence(seq, steps, batch, dirs, H, reverse).to(out)
         return h.to(out), c.to(out)
 
     run.multi_output = True  # type: ignore[attr-defined]
