@@ -1,14 +1,16 @@
 """Element-wise binary, comparison, logical and unary operations.
 
 Spec sections: "Element-wise binary operations", "Element-wise logical operations",
-"Element-wise unary operations", isNaN/isInfinite, roundEven, identity.
-These ops differ only in name and output data type, so they are defined by table.
+"Element-wise unary operations", isNaN/isInfinite, roundEven, identity, cast, where.
+The binary and unary ops differ only in name and output data type, so they are defined
+by table; cast and where follow as plain definitions.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from ..dtypes import ALL_EIGHT
 from ..operand import MLOperand
 from . import _common as c
 from ._registry import Emit, op
@@ -65,3 +67,32 @@ _register(ARITHMETIC, _binary, None, "numpy broadcasting")
 _register(COMPARISON, _binary, "uint8", "numpy broadcasting")
 _register(UNARY, _unary, None, "unary")
 _register(UNARY_PREDICATE, _unary, "uint8", "unary")
+
+
+@op
+def cast(input: MLOperand, data_type: str) -> Emit:  # noqa: A002  (spec argument name)
+    """Each element converted to ``data_type``, same shape (spec: cast).
+
+    ``data_type`` is one of the spec's eight ``MLOperandDataType`` values. What the
+    conversion does is the lowering's business (the spec's table: float -> float rounds
+    to nearest, int -> int keeps the low bits, float -> int truncates).
+    """
+    target = c.choice("cast", "data_type", data_type, ALL_EIGHT)
+    return Emit([input], [c.desc(target, input.shape)], {"data_type": target})
+
+
+@op
+def where(condition: MLOperand, true_value: MLOperand, false_value: MLOperand) -> Emit:
+    """``true_value`` where ``condition`` is non-zero, else ``false_value`` (spec: where).
+
+    ``condition`` is uint8; ``true_value`` may have any data type and ``false_value``
+    must have the same; the three shapes broadcast both ways (true_value with
+    false_value first, then with condition, as the spec's steps do).
+    """
+    c.operand("where", "true_value", true_value)
+    c.operand("where", "false_value", false_value)
+    c.data_types("where", "true_value", true_value, ALL_EIGHT)
+    c.same_type("where", "false_value", false_value, true_value, "true_value")
+    shape = c.broadcast("where", true_value.shape, false_value.shape, "true_value and false_value")
+    shape = c.broadcast("where", condition.shape, shape, "condition and the broadcast values")
+    return Emit([condition, true_value, false_value], [c.desc(true_value.data_type, shape)])
