@@ -184,6 +184,7 @@ def compare(ctx, name, graph, eager, feeds, repeats):
         if device.type == "cuda":
             torch.cuda.synchronize()
 
+    run_webnn()
     got = ctx.read_tensor(next(iter(outs.values())))
     with torch.inference_mode():
         want = eager(*torch_in).cpu().numpy()
