@@ -139,16 +139,16 @@ def _lstm_loop(xp: Tensor, rw: Tensor, peephole: Tensor | None, h: Tensor, c: Te
     H = hidden
     gate, cell, filt = _ACT_INPLACE[acts[0]], _ACT_INPLACE[acts[1]], _ACT[acts[2]]
     rt = rw.transpose(1, 2)
-    p = None if peephole is None else peephole.unsqueeze(1)  # [D, 1, 3H]: i, o, f
+    p = None if peephole is None else peephole.unflatten(-1, (3, H)).unsqueeze(1)  # [D, 1, 3, H]: i, o, f
     hs: list[Tensor] = []
     for t in range(steps):
-        g = torch.baddbmm(xp[t], h, rt)
-        iof = g[..., :3 * H]
+        g = torch.baddbmm(xp[t], h, rt).unflatten(-1, (4, H))  # [D, B, 4, H]
+        iof = g[..., :3, :]
         if p is not None:
-            iof.addcmul_(c.repeat(1, 1, 3), p)
+            iof.addcmul_(c.unsqueeze(-2), p)
         gate(iof)
-        cell(g[..., 3 * H:])
-        i, o, f, gg = g.split(H, -1)
+        cell(g[..., 3, :])
+        i, o, f, gg = g.unbind(-2)
         c = torch.addcmul(f * c, i, gg)
         h = o * filt(c)
         if keep:
