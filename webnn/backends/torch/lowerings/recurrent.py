@@ -1,7 +1,13 @@
 """Torch lowerings of gru, gruCell, lstm and lstmCell (see ``webnn/ops/recurrent.py``).
 
-The math is the spec's (its gruCell / lstmCell emulations, unrolled over the steps as
-its gru / lstm emulations do), arranged so that each time step does as little as it can:
+Where the spec's options are exactly what torch's own RNN kernels compute (LSTM with
+the default activations and no peepholes; GRU with the default activations and
+``resetAfter=true``), gru and lstm call ATen's fused ``lstm`` / ``gru`` ops (oneDNN on
+the CPU, cuDNN on CUDA) with the gate blocks reordered to torch's "ifgo" / "rzn".
+
+Everything else runs the spec's math (its gruCell / lstmCell emulations, unrolled over
+the steps as its gru / lstm emulations do) in a Python loop arranged so that each time
+step does as little as it can:
 
 - The input projection ``x @ W^T + bias`` of every step and every direction is one
   batched matmul before the loop (a backward direction reads the input time-reversed,
