@@ -70,3 +70,38 @@ def test_cuda_dispatch_matches_cpu():
         for n in want:
             np.testing.assert_allclose(gpu.read_tensor(outs[n]).astype(np.float64),
                                        want[n].astype(np.float64), rtol=2e-3, atol=1e-3)
+
+
+def _wpt_files():
+    from tests.shared_data import wpt_dir
+
+    base = wpt_dir()
+    if base is None:
+        return [pytest.param(None, marks=pytest.mark.skip(reason="shared/conformance/wpt not found"))]
+    return [pytest.param(p, id=p.stem) for p in sorted(base.glob("*.json"))
+            if p.stem not in ("index", "tolerances")]
+
+
+@pytest.mark.parametrize("path", _wpt_files())
+def test_every_wpt_graph_lowers_on_meta_with_inferred_shapes(path, monkeypatch):
+    """Shape inference (op definitions) and lowering (torch) agree for every WPT graph."""
+    from tests.conformance import wpt
+
+    ctx = webnn.ml.create_context("cpu", cache=False)
+    built = []
+    real_compute = ctx.compute
+
+    def capture(graph, feeds):
+        built.append(graph)
+        return real_compute(graph, feeds)
+
+    monkeypatch.setattr(ctx, "compute", capture)
+    for case in wpt.load_file(path)["cases"]:
+        wpt.build_and_run(ctx, case)
+    for g in built:
+        exe = TorchExecutable(g.ir, torch.device("meta"))
+        ins = [torch.empty(g.inputs[n].shape, dtype=STORAGE[g.inputs[n].data_type], device="meta")
+               for n in exe.input_names]
+        for name, out in zip(exe.output_names, exe.run(ins)):
+            assert tuple(out.shape) == g.outputs[name].shape, (path.stem, name)
+            assert out.dtype == STORAGE[g.outputs[name].data_type], (path.stem, name)

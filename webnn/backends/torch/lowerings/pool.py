@@ -215,9 +215,10 @@ def _nearest(node: LoweringNode, sizes: list[int], outs: list[int], scales: list
     want = [nearest_indices(sizes[i], outs[i], scales[i]) for i in range(2)]
     op = torch.ops.aten._upsample_nearest_exact2d.default
     if dtype.is_floating_point:
-        probe = torch.zeros((1, 2, sizes[0], sizes[1]), dtype=torch.float32, device=node.device)
-        probe[0, 0] = torch.arange(sizes[0], dtype=torch.float32, device=node.device)[:, None]
-        probe[0, 1] = torch.arange(sizes[1], dtype=torch.float32, device=node.device)[None, :]
+        # Probe on the CPU (same index rule on every device; a meta tensor has no data).
+        probe = torch.zeros((1, 2, sizes[0], sizes[1]), dtype=torch.float32)
+        probe[0, 0] = torch.arange(sizes[0], dtype=torch.float32)[:, None]
+        probe[0, 1] = torch.arange(sizes[1], dtype=torch.float32)[None, :]
         got = op(probe, outs, *torch_scales).cpu().numpy()
         if (np.array_equal(got[0, 0, :, 0].astype(np.int64), want[0])
                 and np.array_equal(got[0, 1, 0, :].astype(np.int64), want[1])):
