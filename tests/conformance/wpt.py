@@ -52,7 +52,8 @@ def to_array(data: Any, descriptor: dict[str, Any]) -> np.ndarray:
         values = values * size
     if dtype.kind in "iu":
         return np.array([int(v) for v in values], dtype=dtype).reshape(shape)
-    return np.array(values, dtype=np.float64).astype(dtype).reshape(shape)
+    with np.errstate(over="ignore"):  # e.g. 1e39 is +Infinity as float32, as WPT intends
+        return np.array(values, dtype=np.float64).astype(dtype).reshape(shape)
 
 
 @cache
