@@ -46,6 +46,8 @@ class TorchExecutable:
         self.output_names: tuple[str, ...] = tuple(graph.outputs)
         self.source, self._forward = self._generate()
         self._replay = None
+        if device.type == "cuda":
+            self._forward = cuda_graphs.exact_float32(self._forward)
         if cuda_graphs.enabled(device):
             self._replay = cuda_graphs.CudaGraphRunner(self._forward, device)
         self._constant_ptrs = frozenset(c.untyped_storage().data_ptr() for c in self.constants.values())

@@ -1,4 +1,4 @@
-"""CUDA graphs for repeated dispatches of a static graph (CUDA only).
+"""CUDA-only parts of the torch backend: exact float32 and CUDA graphs.
 
 After a few eager warm-up calls the generated forward is captured once into a
 ``torch.cuda.CUDAGraph`` with static input and output buffers; later calls copy
@@ -17,6 +17,23 @@ from typing import Any
 import torch
 
 WARMUP_CALLS = 2
+
+
+def exact_float32(forward: Callable[..., list[torch.Tensor]]) -> Callable[..., list[torch.Tensor]]:
+    """Run ``forward`` with TF32 off for cuDNN and cuBLAS: a WebNN float32 op computes in
+    float32. The flags are set only around our own calls, never process-wide."""
+
+    def run(*inputs: torch.Tensor) -> list[torch.Tensor]:
+        matmul = torch.backends.cuda.matmul
+        saved = matmul.allow_tf32
+        matmul.allow_tf32 = False
+        try:
+            with torch.backends.cudnn.flags(enabled=True, allow_tf32=False):
+                return forward(*inputs)
+        finally:
+            matmul.allow_tf32 = saved
+
+    return run
 
 
 def enabled(device: torch.device) -> bool:
