@@ -84,7 +84,16 @@ _INT64_MIN = -(2**63)
 
 def _float_to_int(target: str, out: torch.dtype) -> Callable[[torch.Tensor], torch.Tensor]:
     lo, hi = INT_RANGES[target]
-    top = float(hi + 1)  # a power of two: exact in float32
+    if target in ("int8", "uint8", "int32", "uint32"):
+        # The bounds are exact in float32 (8-bit) or float64 (32-bit): map NaN to 0,
+        # clamp, and let the C conversion truncate toward zero.
+        wide = torch.float64 if target in ("int32", "uint32") else torch.float32
+
+        def narrow(x: torch.Tensor) -> torch.Tensor:
+            return torch.nan_to_num(x.to(wide), nan=0.0).clamp_(lo, hi).to(out)
+
+        return narrow
+    top = float(hi + 1)  # 2**63 or 2**64: exact in float32, while hi is not
     if target == "uint64":
 
         def to_u64(x: torch.Tensor) -> torch.Tensor:
@@ -96,13 +105,13 @@ def _float_to_int(target: str, out: torch.dtype) -> Callable[[torch.Tensor], tor
 
         return to_u64
 
-    def to_int(x: torch.Tensor) -> torch.Tensor:
+    def to_int64(x: torch.Tensor) -> torch.Tensor:
         t = torch.nan_to_num(torch.trunc(x.float()), nan=0.0).clamp(min=float(lo))
         over = t >= top
         v = torch.where(over, 0.0, t).to(torch.int64)
-        return torch.where(over, hi, v).to(out)
+        return torch.where(over, hi, v)
 
-    return to_int
+    return to_int64
 
 
 def _int_to_int(source: str, target: str, out: torch.dtype) -> Callable[[torch.Tensor], torch.Tensor]:
