@@ -108,7 +108,7 @@ def _counts(node: LoweringNode, h: Axis, w: Axis) -> np.ndarray:
 def max_pool2d(node: LoweringNode) -> Fn:
     nhwc, h, w, _ = _axes(node)
     kernel, stride, dilation = (h.window, w.window), (h.stride, w.stride), (h.dilation, w.dilation)
-    ph, pw = h.torch_padding(h.effective // 2), w.torch_padding(w.effective // 2)
+    ph, pw = h.torch_padding(h.window // 2), w.torch_padding(w.window // 2)
     if ph is not None and pw is not None:
         padding = (ph, pw)
         return _layout(lambda x: F.max_pool2d(x, kernel, stride, padding, dilation), nhwc)
