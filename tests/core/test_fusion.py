@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 import webnn
 from webnn import MLGraphBuilder
@@ -335,3 +336,14 @@ def test_pipeline_and_lowering_agree_on_activations():
     kinds = [type(p) for p in fusion_passes()]
     assert FusionPass in kinds and ConstantFilterLayout in kinds
     assert set(FUSABLE_ACTIVATIONS) == set(FUSABLE)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
+@pytest.mark.parametrize("layout", ["nchw", "nhwc"])
+def test_cuda_fused_conv_bn_relu(layout):
+    gpu = webnn.ml.create_context("cuda", cache=False)
+    fused, feeds = conv_bn_graph(gpu, 5, layout=layout, filter_layout="hwio")
+    assert fused.ir.op_counts() == {"conv2d": 1}
+    unfused, unfused_feeds = conv_bn_graph(gpu, 5, layout=layout, filter_layout="hwio", params_as_inputs=True)
+    np.testing.assert_allclose(gpu.compute(fused, feeds)["y"], gpu.compute(unfused, unfused_feeds)["y"],
+                               rtol=1e-4, atol=1e-4)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 import webnn
 from webnn import MLGraphBuilder
@@ -311,3 +312,33 @@ def test_conv_transpose2d_filter_channel_mismatch(ctx):
     with pytest.raises(TypeError, match=r"conv_transpose2d: filter input channels must equal input channels \(4\), "
                                         r"got 3"):
         builder.conv_transpose2d(x, w)
+
+
+# -- CUDA ---------------------------------------------------------------------------------
+
+cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
+
+
+@cuda
+@pytest.mark.parametrize("dtype", [np.float32, np.float16])
+@pytest.mark.parametrize("input_layout", ["nchw", "nhwc"])
+def test_cuda_convolutions(dtype, input_layout):
+    gpu = webnn.ml.create_context("cuda", cache=False)
+    tol = 1e-4 if dtype == np.float32 else 5e-3
+    x = rng.standard_normal((2, 4, 7, 6)).astype(dtype)
+    w = rng.standard_normal((6, 2, 3, 3)).astype(dtype)
+    b = rng.standard_normal(6).astype(dtype)
+    options = {"padding": [1, 0, 2, 1], "strides": [2, 1], "dilations": [1, 2], "groups": 2}
+    want = ref_conv2d(x, w, b, options["padding"], options["strides"], options["dilations"], 2)
+    for w_is_input in (False, True):
+        got, _ = run(gpu, "conv2d", to_layout(x, "nchw", input_layout), to_layout(w, "oihw", "hwio"), b,
+                     w_is_input=w_is_input, input_layout=input_layout, filter_layout="hwio", **options)
+        assert got.dtype == dtype
+        np.testing.assert_allclose(got.astype(np.float64), to_layout(want, "nchw", input_layout), rtol=tol, atol=tol)
+    wt = rng.standard_normal((4, 3, 3, 2)).astype(dtype)
+    t_opts = {"strides": [2, 3], "padding": [1, 0, 0, 1], "output_padding": [1, 2], "groups": 2}
+    out_hw = _transpose_out(7, 6, 3, 2, t_opts)
+    want = ref_conv_transpose2d(x, wt, None, t_opts["padding"], t_opts["strides"], [1, 1], 2, out_hw)
+    got, _ = run(gpu, "conv_transpose2d", to_layout(x, "nchw", input_layout), to_layout(wt, "iohw", "ohwi"), None,
+                 input_layout=input_layout, filter_layout="ohwi", **t_opts)
+    np.testing.assert_allclose(got.astype(np.float64), to_layout(want, "nchw", input_layout), rtol=tol, atol=tol)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 import webnn
 from webnn import MLGraphBuilder
@@ -173,3 +174,22 @@ def test_matmul_errors(ctx, a_shape, b_shape, message):
     builder, a, b = _pair(ctx, a_shape, b_shape)
     with pytest.raises(TypeError, match=message):
         builder.matmul(a, b)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
+@pytest.mark.parametrize("dtype", [np.float32, np.float16])
+def test_cuda_gemm_and_matmul(dtype):
+    gpu = webnn.ml.create_context("cuda", cache=False)
+    tol = 1e-4 if dtype == np.float32 else 5e-3
+    a = rng.standard_normal((8, 5)).astype(dtype)
+    b = rng.standard_normal((6, 8)).astype(dtype)
+    c = rng.standard_normal((6,)).astype(dtype)
+    got = run(gpu, "gemm", {"a": a, "b": b, "c": c}, constants=("c",), a_transpose=True, b_transpose=True,
+              alpha=0.5, beta=-2.0)
+    want = 0.5 * (a.astype(np.float64).T @ b.astype(np.float64).T) - 2.0 * c.astype(np.float64)
+    np.testing.assert_allclose(got.astype(np.float64), want, rtol=tol, atol=tol)
+    a = rng.standard_normal((2, 1, 3, 4)).astype(dtype)
+    b = rng.standard_normal((5, 4, 2)).astype(dtype)
+    got = run(gpu, "matmul", {"a": a, "b": b})
+    np.testing.assert_allclose(got.astype(np.float64), np.matmul(a.astype(np.float64), b.astype(np.float64)),
+                               rtol=tol, atol=tol)

@@ -12,6 +12,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+import torch
 
 import webnn
 from webnn import MLGraphBuilder
@@ -295,3 +296,55 @@ def test_resample2d_rejects_other_types(ctx):
     x = builder.input("x", {"dataType": "int32", "shape": [1, 2, 3, 4]})
     with pytest.raises(TypeError, match=r"resample2d: input data type must be one of"):
         builder.resample2d(x)
+
+
+# -- CUDA ---------------------------------------------------------------------------------
+
+cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
+
+
+@cuda
+@pytest.mark.parametrize("dtype", [np.float32, np.float16])
+@pytest.mark.parametrize("layout", ["nchw", "nhwc"])
+@pytest.mark.parametrize("case", POOL_CASES, ids=[c[0] for c in POOL_CASES])
+def test_cuda_pools(case, layout, dtype):
+    gpu = webnn.ml.create_context("cuda", cache=False)
+    _, shape, options = case
+    x = rng.standard_normal(shape).astype(dtype)
+    tol = 1e-5 if dtype == np.float32 else 3e-3
+    for op in ("average_pool2d", "l2_pool2d", "max_pool2d"):
+        want = ref_pool(x, op, options.get("window_dimensions", list(shape[2:])), options.get("padding", [0] * 4),
+                        options.get("strides", [1, 1]), options.get("dilations", [1, 1]),
+                        _expected_shape(shape, options))
+        got = run(gpu, op, nhwc(x) if layout == "nhwc" else x, layout=layout, **options)
+        assert got.dtype == dtype
+        np.testing.assert_allclose((nchw(got) if layout == "nhwc" else got).astype(np.float64), want,
+                                   rtol=tol, atol=tol)
+
+
+@cuda
+@pytest.mark.parametrize("dtype", [np.int8, np.uint8, np.int32, np.int64])
+def test_cuda_max_pool_integers(dtype):
+    gpu = webnn.ml.create_context("cuda", cache=False)
+    x = rng.integers(-100 if dtype != np.uint8 else 0, 100, size=(1, 2, 6, 5)).astype(dtype)
+    got = run(gpu, "max_pool2d", x, window_dimensions=[3, 2], strides=[2, 2], padding=[1, 1, 0, 1],
+              output_shape_rounding="ceil")
+    want = ref_pool(x.astype(np.float64), "max_pool2d", [3, 2], [1, 1, 0, 1], [2, 2], [1, 1], list(got.shape[2:]))
+    np.testing.assert_array_equal(got.astype(np.float64), want)
+
+
+@cuda
+@pytest.mark.parametrize("dtype", [np.float32, np.float16, np.uint8, np.int8])
+@pytest.mark.parametrize("mode", ["nearest-neighbor", "linear"])
+def test_cuda_resample2d(mode, dtype):
+    gpu = webnn.ml.create_context("cuda", cache=False)
+    for _, shape, options, sizes in RESAMPLE_CASES:
+        if np.issubdtype(dtype, np.integer):
+            x = rng.integers(np.iinfo(dtype).min, np.iinfo(dtype).max, size=shape, dtype=dtype)
+        else:
+            x = rng.standard_normal(shape).astype(dtype)
+        scales = None if "sizes" in options else [float(np.float32(s)) for s in options["scales"]]
+        got = run(gpu, "resample2d", x, mode=mode, **options)
+        want = ref_resample(x, mode, sizes, options.get("axes", [2, 3]), scales)
+        tol = {np.float32: 1e-5, np.float16: 3e-3}.get(dtype, 0.5 + 1e-6)
+        np.testing.assert_allclose(got.astype(np.float64), want, rtol=0 if tol >= 0.5 else tol, atol=tol)

@@ -108,18 +108,22 @@ def _counts(node: LoweringNode, h: Axis, w: Axis) -> np.ndarray:
 def max_pool2d(node: LoweringNode) -> Fn:
     nhwc, h, w, _ = _axes(node)
     kernel, stride, dilation = (h.window, w.window), (h.stride, w.stride), (h.dilation, w.dilation)
+    dtype = node.out_dtype
     ph, pw = h.torch_padding(h.window // 2), w.torch_padding(w.window // 2)
-    if ph is not None and pw is not None:
+    if ph is not None and pw is not None and dtype.is_floating_point:
         padding = (ph, pw)
         return _layout(lambda x: F.max_pool2d(x, kernel, stride, padding, dilation), nhwc)
-    dtype = node.out_dtype
     low = -math.inf if dtype.is_floating_point else torch.iinfo(dtype).min
     pads = _explicit_pads(h, w)
     empty = _counts(node, h, w) == 0
     mask = torch.from_numpy(empty).to(node.device) if empty.any() else None
+    # torch's max_pool2d has no integer kernels on CUDA: integers take windows as views.
+    pool = (lambda x: F.max_pool2d(x, kernel, stride, 0, dilation)) if dtype.is_floating_point else (
+        lambda x: x.unfold(2, h.effective, h.stride).unfold(3, w.effective, w.stride)
+        [..., ::h.dilation, ::w.dilation].amax(dim=(-2, -1)))
 
     def run(x: torch.Tensor) -> torch.Tensor:
-        y = F.max_pool2d(F.pad(x, pads, value=low), kernel, stride, 0, dilation)
+        y = pool(F.pad(x, pads, value=low))
         return y if mask is None else y.masked_fill_(mask, 0)
 
     return _layout(run, nhwc)
