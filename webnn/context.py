@@ -11,7 +11,7 @@ import numpy as np
 
 from .backends import Backend, Executable, create_backend, resolve_device
 from .dtypes import numpy_dtype
-from .errors import InvalidStateError, OperationError
+from .errors import InvalidStateError, NotSupportedError, OperationError
 from .graph import Graph
 from .operand import MLOperandDescriptor
 from .tensor import MLTensor
@@ -96,6 +96,10 @@ class MLContext:
     def destroy(self) -> None:
         """Release the context (spec: ``MLContext.destroy``); idempotent."""
         self._destroyed = True
+        with self._store_lock:
+            if self._store is not None:
+                self._store.close()
+                self._store = None
 
     def _sync(self) -> None:
         self._backend.synchronize()
@@ -282,7 +286,26 @@ class MLContext:
         return dict(zip(graph._output_order, results))
 
     # -- graph cache (MLGraph cache explainer; not in the spec text yet) ------------------
-    def _cache(self) -> Any:
+    @property
+    def cache_enabled(self) -> bool:
+        """Whether this context has a graph cache (``create_context(cache=...)``; ours)."""
+        return self._cache_enabled
+
+    @property
+    def cache_dir(self) -> str | None:
+        """The cache root this context uses (option > ``$WEBNN_CACHE_DIR`` > the user cache
+        directory), or None with ``cache=False`` (ours). Entries live in ``<cache_dir>/v1``."""
+        if not self._cache_enabled:
+            return None
+        from .cache import resolve_root
+
+        return str(resolve_root(self._cache_dir))
+
+    def _cache(self, what: str) -> Any:
+        self._check_alive(what)
+        if not self._cache_enabled:
+            raise NotSupportedError(f"{what}: this context was created with cache=False, so it has no "
+                                    f"graph cache; create one with cache=True (the default)")
         with self._store_lock:
             if self._store is None:
                 from .cache import open_context_cache
@@ -292,30 +315,53 @@ class MLContext:
 
     def list_graphs(self) -> list[str]:
         """Keys saved for this origin and device kind (cache explainer: ``listGraphs``)."""
-        self._check_alive("list_graphs")
-        return self._cache().list_graphs()
+        return self._cache("list_graphs").list_graphs()
 
     def save_graph(self, key: str, graph: MLGraph) -> None:
-        """Persist ``graph``'s compiled form under ``key``, replacing any entry
-        (cache explainer: ``saveGraph``). Raises QuotaExceededError if it cannot be kept."""
+        """Persist ``graph``'s compiled form under ``key``, replacing any entry atomically
+        (cache explainer: ``saveGraph``). Raises QuotaExceededError (``.reason`` says why:
+        quota, too-large, disk-full, read-only) if it cannot be kept; nothing changes then."""
         self._check_graph("save_graph", graph)
-        self._cache().save_graph(key, graph)
+        self._cache("save_graph").save_graph(key, graph)
 
     def load_graph(self, key: str) -> MLGraph:
         """Load a saved graph without recompiling (cache explainer: ``loadGraph``).
-        Raises NotFoundError for a missing, evicted, corrupt or stale entry."""
-        self._check_alive("load_graph")
-        return self._cache().load_graph(key)
+        Raises NotFoundError for a missing, evicted, corrupt or stale entry (corrupt and
+        stale entries are removed)."""
+        return self._cache("load_graph").load_graph(key)
 
     def delete_graph(self, key: str) -> None:
-        """Delete one entry; idempotent (cache explainer: ``deleteGraph``)."""
-        self._check_alive("delete_graph")
-        self._cache().delete_graph(key)
+        """Delete one entry; idempotent (cache explainer: ``deleteGraph``). Graphs already
+        loaded keep working. A no-op with ``cache=False``."""
+        if self._cache_enabled:
+            self._cache("delete_graph").delete_graph(key)
+        else:
+            self._check_alive("delete_graph")
 
     def delete_saved_graphs(self) -> None:
-        """Delete every entry of this origin (same-origin cache proposal); idempotent."""
-        self._check_alive("delete_saved_graphs")
-        self._cache().delete_saved_graphs()
+        """Delete every entry of this origin, every device kind (same-origin cache proposal);
+        idempotent. A no-op with ``cache=False``."""
+        if self._cache_enabled:
+            self._cache("delete_saved_graphs").delete_saved_graphs()
+        else:
+            self._check_alive("delete_saved_graphs")
+
+    def cache_info(self) -> list[dict[str, Any]]:
+        """The ``cache info`` view of this origin's entries, most recently used first (ours):
+        dicts with ``key``, ``device``, ``size`` (bytes), ``created``, ``last_used`` (epoch
+        seconds) and ``visible`` (loadable by this context: same device kind and versions)."""
+        return self._cache("cache_info").info()
+
+    def cache_stats(self) -> dict[str, Any]:
+        """Graph cache counters (ours): ``hits``, ``misses``, ``saves``, ``save_failures``,
+        ``evictions``, ``corrupt_removed``, ``stale_removed`` counted by this context, with
+        ``reasons`` per counter, and ``partition_totals`` (the same, summed over every process
+        that used this origin and device kind). All zero with ``cache=False``."""
+        if not self._cache_enabled:
+            from .cache.stats import summarize
+
+            return {**summarize(()), "partition_totals": summarize(()), "index_resets": 0, "directory": None}
+        return self._cache("cache_stats").stats()
 
     def __repr__(self) -> str:
         return f"MLContext(device={self.device!r}, origin={self.origin!r})"

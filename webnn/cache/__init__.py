@@ -1,11 +1,36 @@
-"""The persistent MLGraph cache (filled in by the cache issue)."""
+"""The persistent MLGraph cache (MLGraph cache explainer; same-origin model cache proposal).
+
+``MLContext.save_graph/load_graph/list_graphs/delete_graph/delete_saved_graphs``
+land here through :func:`open_context_cache`. The store is split by job:
+
+* ``location`` - which directory (option > ``$WEBNN_CACHE_DIR`` > platformdirs) and
+  the safety checks (no symlink, our owner, 0700);
+* ``blobfile`` - one entry's file: JSON header + 64-byte-aligned raw arrays, a
+  chunked SHA-256 checksum; no pickle anywhere;
+* ``index`` - the SQLite (WAL) index of entries and counters;
+* ``locking`` - the cross-process store lock and the readers' blob locks;
+* ``quota`` - the per-origin quota and LRU eviction order;
+* ``store`` - the above put together, addressed by (origin, device, key);
+* ``facade`` - what one context sees: API errors, counters, MLGraph <-> entry;
+* ``keys`` - cache keys for integrations; ``cli`` - ``python -m webnn.cache info``.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
+
+from .location import ENV_VAR, CacheDirectoryError, resolve_root
+from .quota import DEFAULT_QUOTA
+
+if TYPE_CHECKING:
+    from ..context import MLContext
+    from .facade import ContextCache
+
+__all__ = ["DEFAULT_QUOTA", "ENV_VAR", "CacheDirectoryError", "open_context_cache", "resolve_root"]
 
 
-def open_context_cache(context: Any) -> Any:
-    from ..errors import NotSupportedError
+def open_context_cache(context: MLContext) -> ContextCache:
+    """The cache bound to ``context`` (its origin, device kind, backend and quota)."""
+    from .facade import ContextCache
 
-    raise NotSupportedError("the graph cache is not implemented yet")
+    return ContextCache(context)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib.metadata
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, MutableMapping
 from typing import Any
 
 import numpy as np
@@ -45,28 +45,49 @@ class TorchBackend:
         return TorchExecutable(graph, self._device)
 
     def export(self, executable: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-        """The compiled form: optimised IR + prepared constants (compute type, CPU bytes)."""
-        header = {"ir": executable.graph.header(), "constant_dtypes": {}}
+        """The compiled form for the graph cache: the optimised IR (JSON-safe) and the
+        prepared constants (compute type, as CPU arrays), one array ``c<id>`` each."""
+        graph = executable.graph
+        header: dict[str, Any] = {"format": _EXPORT_FORMAT, "device_type": self._device.type,
+                                  "ir": graph.header(), "constants": {}}
         arrays = {}
         for cid, t in executable.constants.items():
-            header["constant_dtypes"][str(cid)] = str(t.dtype).replace("torch.", "")
-            arrays[f"c{cid}"] = t.detach().cpu().numpy()
+            array = t.detach().cpu().numpy()
+            header["constants"][str(cid)] = {"array": f"c{cid}", "dtype": array.dtype.str}
+            arrays[f"c{cid}"] = array
         return header, arrays
 
     def load(self, header: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> TorchExecutable:
-        """Rebuild an executable from :meth:`export` output without re-preparing weights."""
+        """Rebuild an executable from :meth:`export` output: no pass, no weight preparation.
+
+        ``arrays`` become the executable's constants as they are (zero-copy on the CPU
+        when writable). The loaded IR's ``constants`` are truthful: a lazy mapping that
+        converts a prepared constant back to its storage type only if someone reads it.
+        Raises ValueError when the header does not describe a graph for this device.
+        """
+        if header.get("format") != _EXPORT_FORMAT or header.get("device_type") != self._device.type:
+            raise ValueError(f"export format {header.get('format')!r} for {header.get('device_type')!r}, "
+                             f"expected {_EXPORT_FORMAT!r} for {self._device.type!r}")
         ir = header["ir"]
-        consts: dict[int, np.ndarray] = {}
+        table = header["constants"]
+        if sorted(int(c) for c in table) != sorted(int(c) for c in ir["constants"]):
+            raise ValueError("the constant table does not match the IR's constants")
+        descs = {int(k): MLOperandDescriptor(v["dataType"], tuple(v["shape"])) for k, v in ir["operands"].items()}
         prepared: dict[int, torch.Tensor] = {}
-        for cid in ir["constants"]:
-            array = arrays[f"c{cid}"]
-            want = compute_dtype(ir["operands"][str(cid)]["dataType"], self._device)
-            t = torch.from_numpy(np.array(array, copy=True))
-            if t.dtype != want:
-                raise ValueError(f"constant {cid} has dtype {t.dtype}, expected {want}")
-            prepared[int(cid)] = t.to(self._device)
-            consts[int(cid)] = _placeholder(ir["operands"][str(cid)])
-        graph = Graph.from_header(ir, consts)
+        for key, entry in table.items():
+            cid = int(key)
+            desc = descs[cid]
+            array = arrays[entry["array"]]
+            want = compute_dtype(desc.data_type, self._device)
+            if array.dtype != _NUMPY_OF[want] or tuple(array.shape) != desc.shape:
+                raise ValueError(f"constant {cid}: stored {array.dtype} {list(array.shape)}, expected "
+                                 f"{want} {list(desc.shape)}")
+            if not array.flags.writeable:
+                array = array.copy()
+            t = torch.from_numpy(array)
+            prepared[cid] = t if self._device.type == "cpu" else t.to(self._device)
+        graph = Graph.from_header(ir, {cid: _storage_placeholder(descs[cid]) for cid in prepared})
+        graph.constants = _PreparedConstants(prepared, descs)  # truthful values, computed on demand
         return TorchExecutable(graph, self._device, prepared)
 
     def evaluate(self, graph: Graph) -> dict[int, np.ndarray]:
@@ -107,11 +128,60 @@ class TorchBackend:
             torch.cuda.synchronize(self._device)
 
 
-def _placeholder(desc: Mapping[str, Any]) -> np.ndarray:
-    """A zero-stride stand-in so the IR keeps its constant ids (real bytes live on the device)."""
-    dtype = numpy_dtype(desc["dataType"])
-    shape = tuple(desc["shape"])
-    return np.lib.stride_tricks.as_strided(np.zeros(1, dtype), shape, (0,) * len(shape))
+_EXPORT_FORMAT = "torch-executable-1"
+_NUMPY_OF = {torch.float32: np.dtype(np.float32), torch.float16: np.dtype(np.float16),
+             torch.int32: np.dtype(np.int32), torch.int64: np.dtype(np.int64),
+             torch.int8: np.dtype(np.int8), torch.uint8: np.dtype(np.uint8)}
+
+
+def _storage_placeholder(desc: MLOperandDescriptor) -> np.ndarray:
+    """A zero-stride array with a constant's dtype and shape, only to pass
+    ``Graph.from_header``'s checks; replaced by :class:`_PreparedConstants` at once."""
+    return np.lib.stride_tricks.as_strided(np.zeros(1, numpy_dtype(desc.data_type)), desc.shape,
+                                           (0,) * len(desc.shape))
+
+
+class _PreparedConstants(MutableMapping):
+    """A loaded graph's ``constants``: the true values in storage type, from the prepared
+    tensors, converted on first read (a read-only view where no conversion is needed)."""
+
+    def __init__(self, prepared: Mapping[int, torch.Tensor], descs: Mapping[int, MLOperandDescriptor]) -> None:
+        self._prepared = dict(prepared)
+        self._descs = descs
+        self._values: dict[int, np.ndarray] = {}
+
+    def __getitem__(self, cid: int) -> np.ndarray:
+        if cid not in self._values:
+            if cid not in self._prepared:
+                raise KeyError(cid)
+            desc = self._descs[cid]
+            value = self._prepared[cid].detach().cpu().numpy()
+            target = numpy_dtype(desc.data_type)
+            if desc.data_type == "uint64":
+                value = value.view(np.uint64)
+            elif value.dtype != target:
+                value = value.astype(target)
+            else:
+                value = value.view()
+            value.flags.writeable = False
+            self._values[cid] = value
+        return self._values[cid]
+
+    def __setitem__(self, cid: int, value: np.ndarray) -> None:
+        self._prepared.pop(cid, None)
+        self._values[cid] = value
+
+    def __delitem__(self, cid: int) -> None:
+        if cid not in self._prepared and cid not in self._values:
+            raise KeyError(cid)
+        self._prepared.pop(cid, None)
+        self._values.pop(cid, None)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(sorted(set(self._prepared) | set(self._values)))
+
+    def __len__(self) -> int:
+        return len(set(self._prepared) | set(self._values))
 
 
 def _installed() -> bool:
