@@ -97,7 +97,7 @@ class MLGraphBuilder:
         if buffer is None:
             array = np.asarray(descriptor)
             data_type = from_numpy(array.dtype, "constant")
-            array = array.astype(numpy_dtype(data_type), copy=True)
+            array = np.array(array, dtype=numpy_dtype(data_type), order="C", copy=True)
             desc = MLOperandDescriptor(data_type, array.shape)
         elif isinstance(descriptor, str):
             desc = MLOperandDescriptor(descriptor, ())
