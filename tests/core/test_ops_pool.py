@@ -26,7 +26,7 @@ def ctx():
 rng = np.random.default_rng(99)
 DTYPES = {np.dtype(np.float32): "float32", np.dtype(np.float16): "float16", np.dtype(np.int8): "int8",
           np.dtype(np.uint8): "uint8", np.dtype(np.int32): "int32", np.dtype(np.int64): "int64",
-          np.dtype(np.uint32): "uint32"}
+          np.dtype(np.uint32): "uint32", np.dtype(np.uint64): "uint64"}
 
 
 def nhwc(a: np.ndarray) -> np.ndarray:
@@ -348,3 +348,13 @@ def test_cuda_resample2d(mode, dtype):
         want = ref_resample(x, mode, sizes, options.get("axes", [2, 3]), scales)
         tol = {np.float32: 1e-5, np.float16: 3e-3}.get(dtype, 0.5 + 1e-6)
         np.testing.assert_allclose(got.astype(np.float64), want, rtol=0 if tol >= 0.5 else tol, atol=tol)
+
+
+def test_max_pool_uint64_keeps_unsigned_order(ctx):
+    """uint64 values at and above 2**63 travel as negative int64 inside the graph."""
+    x = np.array([0, 1, 2**63, 2**64 - 1, 5, 2**63 - 1, 7, 3, 9], dtype=np.uint64).reshape(1, 1, 3, 3)
+    got = run(ctx, "max_pool2d", x, window_dimensions=[2, 2], padding=[1, 0, 0, 1], strides=[2, 2],
+              output_shape_rounding="ceil")
+    assert got.dtype == np.uint64
+    # windows: rows {0} x cols {0, 1}, rows {0} x cols {2}, rows {1, 2} x cols {0, 1}, rows {1, 2} x cols {2}
+    assert got.reshape(-1).tolist() == [1, 2**63, 2**64 - 1, 2**63 - 1]

@@ -122,6 +122,13 @@ def max_pool2d(node: LoweringNode) -> Fn:
         lambda x: x.unfold(2, h.effective, h.stride).unfold(3, w.effective, w.stride)
         [..., ::h.dilation, ::w.dilation].amax(dim=(-2, -1)))
 
+    x_desc = node.inputs[0]
+    if x_desc is not None and x_desc.data_type == "uint64":
+        # uint64 travels as int64 with the same bits: flipping the sign bit maps unsigned
+        # order onto signed order; the padding is then the unsigned minimum, 0.
+        signed, flip, low = pool, torch.iinfo(torch.int64).min, 0
+        pool = lambda x: torch.bitwise_xor(signed(torch.bitwise_xor(x, flip)), flip)  # noqa: E731
+
     def run(x: torch.Tensor) -> torch.Tensor:
         y = pool(F.pad(x, pads, value=low))
         return y if mask is None else y.masked_fill_(mask, 0)
