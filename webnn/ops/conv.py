@@ -66,7 +66,8 @@ def conv2d(input: MLOperand, filter: MLOperand, *, padding: Any = None,  # noqa:
     attrs = _common_options(name, input, filter, {
         "padding": padding, "strides": strides, "dilations": dilations, "groups": groups,
         "input_layout": input_layout, "bias": bias})
-    layout = c.choice(name, "filter_layout", filter_layout or "oihw", CONV2D_FILTER_LAYOUTS)
+    given = "oihw" if filter_layout is None else filter_layout
+    layout = c.choice(name, "filter_layout", given, CONV2D_FILTER_LAYOUTS)
     attrs["filter_layout"] = layout
     batches, in_channels, in_h, in_w = w.split_nchw(input.shape, attrs["input_layout"])
     dims = filter_dims(layout, filter.shape)
@@ -111,7 +112,8 @@ def conv_transpose2d(input: MLOperand, filter: MLOperand, *, padding: Any = None
     sizes = None if output_sizes is None else w.ulongs(name, "output_sizes", output_sizes, 2)
     if sizes is None and (out_pad[0] >= st[0] or out_pad[1] >= st[1]):
         raise c.fail(name, f"output_padding values must be smaller than strides {st}, got {out_pad}")
-    layout = c.choice(name, "filter_layout", filter_layout or "iohw", CONV_TRANSPOSE2D_FILTER_LAYOUTS)
+    given = "iohw" if filter_layout is None else filter_layout
+    layout = c.choice(name, "filter_layout", given, CONV_TRANSPOSE2D_FILTER_LAYOUTS)
     attrs["filter_layout"] = layout
     batches, in_channels, in_h, in_w = w.split_nchw(input.shape, attrs["input_layout"])
     dims = filter_dims(layout, filter.shape)

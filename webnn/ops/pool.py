@@ -41,7 +41,7 @@ def _pool(name: str, input: MLOperand, options: dict[str, Any]) -> Emit:  # noqa
     if sizes is not None:
         sizes = w.ulongs(name, "output_sizes", sizes, 2)
     dilations = w.option(name, "dilations", options["dilations"], 2, (1, 1), positive=True)
-    rounding = c.choice(name, "output_shape_rounding", options["output_shape_rounding"] or "floor",
+    rounding = c.choice(name, "output_shape_rounding", c.opt(options, "output_shape_rounding", "floor"),
                         ROUNDING_TYPES)
     calc_h = w.conv_size(in_h, window[0], padding[0], padding[1], strides[0], dilations[0])
     calc_w = w.conv_size(in_w, window[1], padding[2], padding[3], strides[1], dilations[1])
@@ -108,7 +108,7 @@ def resample2d(input: MLOperand, *, mode: Any = None, scales: Any = None,  # noq
     [1.0, 1.0]); ``axes`` names the two axes resized, default [2, 3].
     """
     name = "resample2d"
-    mode = c.choice(name, "mode", mode or "nearest-neighbor", INTERPOLATION_MODES)
+    mode = c.choice(name, "mode", "nearest-neighbor" if mode is None else mode, INTERPOLATION_MODES)
     if scales is None:
         scale_list = [1.0, 1.0]
     else:
