@@ -151,6 +151,7 @@ class Index:
         self._conn: sqlite3.Connection | None = None
         self._ino: tuple[int, int] | None = None
         self._pid = os.getpid()
+        self._durable = True
 
     # -- connection ---------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
@@ -160,7 +161,8 @@ class Index:
             try:
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=FULL")
-                conn.executescript(_CREATE)
+                if not _schema_of(conn):  # a new file (a damaged schema is _check's business)
+                    conn.executescript(_CREATE)
             except BaseException:
                 conn.close()
                 raise
@@ -231,6 +233,7 @@ class Index:
         if self._conn is None:
             self._ino = ino  # the file being opened, should it turn out damaged
             self._conn = self._connect()
+            self._durable = True
             self._pid = os.getpid()
             st = os.stat(self.path)
             self._ino = (st.st_dev, st.st_ino)
@@ -253,10 +256,17 @@ class Index:
             raise
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction (``BEGIN IMMEDIATE``), committed on success."""
+    def transaction(self, durable: bool = True) -> Iterator[sqlite3.Connection]:
+        """A write transaction (``BEGIN IMMEDIATE``), committed on success.
+
+        ``durable``: the commit is fsynced (saves, deletes). Bookkeeping (last use,
+        counters) commits without fsync: a power cut may lose it, never corrupt it.
+        """
         conn = self.conn()
         with self.guard():
+            if durable != self._durable:
+                conn.execute("PRAGMA synchronous=FULL" if durable else "PRAGMA synchronous=NORMAL")
+                self._durable = durable
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn

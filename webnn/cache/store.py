@@ -235,7 +235,7 @@ class Store:
     def touch(self, row: Row, events: Iterable[tuple[str, str]] = ()) -> None:
         """Mark an entry used and add counter events; best effort (a read-only store skips it)."""
         def do() -> None:
-            with self._index.transaction() as conn:
+            with self._index.transaction(durable=False) as conn:
                 self._index.touch(conn, row)
                 for name, reason in events:
                     self._index.bump(conn, row.origin, row.device, name, reason)
@@ -248,7 +248,7 @@ class Store:
             return
 
         def do() -> None:
-            with self._index.transaction() as conn:
+            with self._index.transaction(durable=False) as conn:
                 for name, reason in events:
                     self._index.bump(conn, origin, device, name, reason)
         self._best_effort(do)

@@ -86,8 +86,8 @@ class TorchBackend:
                 array = array.copy()
             t = torch.from_numpy(array)
             prepared[cid] = t if self._device.type == "cpu" else t.to(self._device)
-        graph = Graph.from_header(ir, {cid: _storage_placeholder(descs[cid]) for cid in prepared})
-        graph.constants = _PreparedConstants(prepared, descs)  # truthful values, computed on demand
+        graph = Graph.from_header({**ir, "constants": []}, {})  # the constants come next, lazily
+        graph.constants = _PreparedConstants(prepared, descs)  # true values, computed only if read
         return TorchExecutable(graph, self._device, prepared)
 
     def evaluate(self, graph: Graph) -> dict[int, np.ndarray]:
@@ -132,13 +132,6 @@ _EXPORT_FORMAT = "torch-executable-1"
 _NUMPY_OF = {torch.float32: np.dtype(np.float32), torch.float16: np.dtype(np.float16),
              torch.int32: np.dtype(np.int32), torch.int64: np.dtype(np.int64),
              torch.int8: np.dtype(np.int8), torch.uint8: np.dtype(np.uint8)}
-
-
-def _storage_placeholder(desc: MLOperandDescriptor) -> np.ndarray:
-    """A zero-stride array with a constant's dtype and shape, only to pass
-    ``Graph.from_header``'s checks; replaced by :class:`_PreparedConstants` at once."""
-    return np.lib.stride_tricks.as_strided(np.zeros(1, numpy_dtype(desc.data_type)), desc.shape,
-                                           (0,) * len(desc.shape))
 
 
 class _PreparedConstants(MutableMapping):
