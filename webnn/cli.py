@@ -1,4 +1,5 @@
-"""The ``webnn`` command line. With no arguments: run the built-in sample graph."""
+"""The ``webnn`` command line. With no arguments: run the built-in sample graph;
+``webnn cache info|clear``: the graph cache (``webnn.cache.cli``)."""
 
 from __future__ import annotations
 
@@ -30,4 +31,8 @@ def sample(argv: list[str] | None = None) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["cache"]:  # webnn cache info|clear: the graph cache (webnn.cache.cli)
+        from .cache.cli import main as cache_main
+
+        return cache_main(argv[1:])
     return sample(argv)
