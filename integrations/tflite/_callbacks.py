@@ -60,7 +60,7 @@ def register_delegate(owner: Any) -> C.TfLiteDelegate:
         struct = C.TfLiteDelegate()
         struct.data_ = ident
         struct.Prepare = _PREPARE
-        struct.flags = C.FLAG_NONE
+        struct.flags = C.FLAG_ALLOW_DYNAMIC_TENSORS
         _structs.append(struct)
     return struct
 

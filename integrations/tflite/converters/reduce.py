@@ -1,9 +1,10 @@
 """Reductions, softmax, arg max/min, cumulative sum, L2 normalization, dequantize.
 
 Reduction axes come from a constant axes tensor; TFLite's ``keep_dims`` maps to
-WebNN's ``keep_dimensions``. DEQUANTIZE is exact in WebNN (one float multiply of an
-exact integer difference, as TFLite computes it); QUANTIZE is not (TFLite rounds
-half away from zero, WebNN half to even), so it stays with TFLite.
+WebNN's ``keep_dimensions``. DEQUANTIZE is taken: WebNN rounds ``(q - zp) * scale``
+once, TFLite's vectorised x86 kernel computes ``q * scale + (-zp * scale)`` and may
+differ by 1 ulp (a float result, so within float tolerance). QUANTIZE is not taken:
+TFLite rounds half away from zero, WebNN half to even, and integer results must match.
 """
 
 from __future__ import annotations

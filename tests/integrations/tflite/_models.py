@@ -44,7 +44,8 @@ def keras_cnn(batch: int | None = 1) -> bytes:
     u = keras.layers.Conv2DTranspose(4, 3, strides=2, padding="same")(y)
     v = keras.layers.UpSampling2D(2)(y)
     w = keras.layers.Resizing(16, 16, interpolation="bilinear")(y)
-    c = keras.layers.Concatenate()([u, v, w, x])
+    n = keras.layers.Resizing(16, 16, interpolation="nearest")(y)
+    c = keras.layers.Concatenate()([u, v, w, n, x])
     c = keras.layers.Conv2D(6, 3, strides=2, padding="valid", dilation_rate=1, activation="tanh")(c)
     g = keras.layers.GlobalAveragePooling2D()(c)
     logits = keras.layers.Dense(10)(g)
@@ -149,3 +150,13 @@ def float16_weights_cnn() -> bytes:
     target = tf.lite.TargetSpec()
     target.supported_types = [tf.float16]
     return _convert_keras(keras.Model(x_in, x), optimizations=[tf.lite.Optimize.DEFAULT], target_spec=target)
+
+
+def resize_nearest_function(size: int) -> bytes:
+    """8x8 -> size x size nearest-neighbour resize (half-pixel centers, as TF2 does it)."""
+
+    @tf.function(input_signature=[tf.TensorSpec([1, 8, 8, 2], tf.float32)])
+    def f(x: tf.Tensor) -> tf.Tensor:
+        return tf.image.resize(x * 2.0, [size, size], method="nearest") + 1.0
+
+    return _convert_fn(f)
