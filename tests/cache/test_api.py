@@ -246,3 +246,35 @@ def test_destroyed_context_refuses_cache_calls(make_context):
     ctx.destroy()
     with pytest.raises(webnn.InvalidStateError):
         ctx.list_graphs()
+
+
+def test_threads_share_a_context_and_a_directory(make_context):
+    import threading
+
+    shared = make_context()
+    other = make_context()
+    errors: list[BaseException] = []
+    built = {v: graphs.build(shared, v) for v in range(4)}
+    built_other = {v: graphs.build(other, v) for v in range(4)}
+
+    def work(ctx, table, seed):
+        try:
+            for i in range(12):
+                key = f"t{(seed + i) % 4}"
+                ctx.save_graph(key, table[(seed + i) % 4])
+                try:
+                    out = ctx.compute(ctx.load_graph(f"t{(seed + i + 1) % 4}"), FEED)
+                    assert graphs.matches(out, (seed + i + 1) % 4, FEED)
+                except webnn.NotFoundError:
+                    pass
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(ctx, table, s))
+               for s in range(3) for ctx, table in ((shared, built), (other, built_other))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert shared.list_graphs() == ["t0", "t1", "t2", "t3"]

@@ -22,7 +22,7 @@ import json
 import logging
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from ..errors import NotFoundError, NotSupportedError, QuotaExceededError
+from ..errors import NotFoundError, NotSupportedError, QuotaExceededError, UnknownError
 from . import blobfile
 from .index import SCHEMA_VERSION
 from .location import resolve_root
@@ -77,9 +77,12 @@ class ContextCache:
 
     # -- explainer API -----------------------------------------------------------------
     def list_graphs(self) -> list[str]:
-        keys = self._store.keys(self.origin, self.device, self.versions)
-        self._note_resets()
-        return keys
+        try:
+            return self._store.keys(self.origin, self.device, self.versions)
+        except Miss as exc:
+            raise UnknownError(f"list_graphs: {exc.detail} ({self._where()}, cache {str(self.root)!r})") from exc
+        finally:
+            self._note_resets()
 
     def save_graph(self, key: str, graph: MLGraph) -> None:
         check_key("save_graph", key)
@@ -160,7 +163,10 @@ class ContextCache:
     # -- observability -----------------------------------------------------------------
     def info(self) -> list[dict[str, Any]]:
         """Entries of this origin (every device kind), most recently used first."""
-        rows = self._store.rows(self.origin)
+        try:
+            rows = self._store.rows(self.origin)
+        except Miss as exc:
+            raise UnknownError(f"cache_info: {exc.detail} (cache {str(self.root)!r})") from exc
         return [{"key": r.key, "device": r.device, "size": r.safe_size,
                  "created": r.created / 1e9 if isinstance(r.created, int) else 0.0,
                  "last_used": r.safe_last_used / 1e9,
@@ -170,7 +176,10 @@ class ContextCache:
     def stats(self) -> dict[str, Any]:
         """This context's counters plus the partition's totals across processes."""
         out = self._stats.snapshot()
-        totals = self._store.counters(self.origin, self.device)
+        try:
+            totals = self._store.counters(self.origin, self.device)
+        except Miss:  # the index cannot be read now: this context's counters still can
+            totals = []
         out["partition_totals"] = summarize((name, reason, value) for _o, _d, name, reason, value in totals)
         out["index_resets"] = self._store.index_resets
         out["directory"] = str(self.root)

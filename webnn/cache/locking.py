@@ -33,11 +33,16 @@ class StoreLock:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._fd: int | None = None
+        self._pid = os.getpid()
         self._thread_lock = threading.RLock()
         self._depth = 0
 
     def _open(self) -> int:
+        if self._fd is not None and self._pid != os.getpid():  # forked: the parent's lock is not ours
+            os.close(self._fd)
+            self._fd = None
         if self._fd is None:
+            self._pid = os.getpid()
             try:
                 self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | _OPEN_FLAGS, 0o600)
             except PermissionError:

@@ -113,7 +113,7 @@ class Store:
                     return fn()
                 except (OSError, sqlite3.OperationalError) as exc:
                     if not write:
-                        raise
+                        raise Miss("unavailable", "io-error", f"the cache cannot be read: {exc}") from exc
                     raise Refused(location.unwritable(exc) or "io-error",
                                   f"the cache directory cannot be written: {exc}") from exc
                 except IndexUnavailable as exc:
@@ -121,8 +121,10 @@ class Store:
                         raise Refused("read-only", f"cannot open the index: {exc}") from exc
                     return empty
                 except IndexCorrupt as exc:
+                    if attempt and write:
+                        raise Refused("io-error", f"the index stays damaged: {exc}") from exc
                     if attempt:
-                        raise Miss("unavailable", "index-corrupt", f"the index is damaged: {exc}") from exc
+                        raise Miss("unavailable", "index-corrupt", f"the index stays damaged: {exc}") from exc
                     self._reset_index(str(exc), self._index.inode)
                     if reset_is_miss:
                         raise Miss("corrupt", "index-corrupt", f"the index was damaged and replaced: {exc}") from exc
