@@ -70,10 +70,16 @@ class WebNNPluginEp:
         return kernel
 
     def release(self) -> None:
+        """ORT released the EP (session closed): free the graphs and the context's cache handles.
+
+        The context is ours (created for this session), so it is destroyed here: a context
+        that is only garbage-collected keeps its cache store's files open.
+        """
         for kernel in self.kernels:
             kernel.release()
         self.kernels.clear()
         self._prebuilt.clear()
+        self.context.destroy()
 
 
 def create_ep(device_types: Sequence[int], metadata: Sequence[Mapping[str, str]],

@@ -125,7 +125,8 @@ def to_model(graph: dict[str, Any]) -> OrtGraphModel:
     h = hashlib.sha256()
     initializers: list[TensorProto] = []
     runtime_init: set[str] = set()
-    for name, (elem, dims, data), constant, outer in graph["initializers"]:
+    # ORT lists a fused graph's initializers in no stable order: sort, so digests (cache keys) are stable.
+    for name, (elem, dims, data), constant, outer in sorted(graph["initializers"], key=lambda t: t[0]):
         if not constant or outer:
             runtime_init.add(name)  # overridable or outer-scope: its value may change per run
             continue
