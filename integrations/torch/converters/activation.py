@@ -126,24 +126,26 @@ def hardsigmoid(cx: ConvertContext, node: torch.fx.Node) -> MLOperand:
 
 
 def _softplus_check(query: SupportQuery, node: torch.fx.Node) -> str | None:
-    if arg(node, 2, "threshold", 20) < 15:
-        return "softplus with a threshold below 15 (where torch switches to x visibly in float32)"
-    beta = arg(node, 1, "beta", 1)
-    if beta <= 0:
+    if arg(node, 1, "beta", 1) <= 0:
         return "softplus with beta <= 0"
+    dt = dtype_of(node)
     return first_reason(float_output_check("softplus")(query, node),
-                        dtype_reason(query, "mul", dtype_of(node)) if beta != 1 else None)
+                        *(dtype_reason(query, o, dt) for o in ("mul", "div", "greater")),
+                        dtype_reason(query, "where", dt, "true_value"))
 
 
 @converter(aten.softplus.default, webnn_ops=("softplus",), check=_softplus_check)
 def softplus(cx: ConvertContext, node: torch.fx.Node) -> MLOperand:
-    """softplus(x) with torch's beta: log(1 + exp(beta x)) / beta."""
+    """torch's softplus: log(1 + exp(beta x)) / beta, and x itself where beta x > threshold."""
+    b, dt = cx.builder, out_dtype(node)
     x = cx.operand(node.args[0])
     beta = float(arg(node, 1, "beta", 1))
-    if beta == 1:
-        return cx.builder.softplus(x)
-    dt = out_dtype(node)
-    return cx.builder.div(cx.builder.softplus(cx.builder.mul(x, cx.scalar(beta, dt))), cx.scalar(beta, dt))
+    threshold = float(arg(node, 2, "threshold", 20))
+    scaled = x if beta == 1 else b.mul(x, cx.scalar(beta, dt))
+    y = b.softplus(scaled)
+    if beta != 1:
+        y = b.div(y, cx.scalar(beta, dt))
+    return b.where(b.greater(scaled, cx.scalar(threshold, dt)), x, y)
 
 
 @converter(aten.silu.default, webnn_ops=("sigmoid", "mul"), check=float_output_check("sigmoid"))
