@@ -44,6 +44,8 @@ def test_lru_eviction_order(make_context):
     ctx.load_graph("a")  # a is now more recent than b and c
     ctx.save_graph("d", graphs.build(ctx, 3))
     assert ctx.list_graphs() == ["a", "c", "d"]  # b was least recently used
+    with pytest.raises(webnn.NotFoundError, match="'b'"):
+        ctx.load_graph("b")
     ctx.save_graph("e", graphs.build(ctx, 4))
     assert ctx.list_graphs() == ["a", "d", "e"]  # then c
     ctx.load_graph("a")
