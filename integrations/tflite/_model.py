@@ -158,7 +158,7 @@ def _ints(values: Any) -> tuple[int, ...]:
     """A flatbuffer int vector (a list, a numpy array or None) as a tuple."""
     if values is None:
         return ()
-    return tuple(int(v) for v in values)
+    return tuple(np.asarray(values, dtype=np.int64).reshape(-1).tolist())
 
 
 def _array(values: Any, dtype: Any) -> np.ndarray:

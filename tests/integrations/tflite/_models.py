@@ -160,3 +160,12 @@ def resize_nearest_function(size: int) -> bytes:
         return tf.image.resize(x * 2.0, [size, size], method="nearest") + 1.0
 
     return _convert_fn(f)
+
+
+def keras_mobilenet_v2() -> bytes:
+    """Keras' MobileNetV2 architecture (random weights, logits out), 64x64, width 0.35."""
+    keras.utils.set_random_seed(4)
+    net = keras.applications.MobileNetV2(input_shape=(64, 64, 3), alpha=0.35, weights=None, classes=10,
+                                         classifier_activation=None)
+    x_in = keras.Input((64, 64, 3), batch_size=1)
+    return _convert_keras(keras.Model(x_in, net(x_in)))

@@ -85,7 +85,7 @@ def models() -> dict[str, bytes]:
     return {"cnn": _models.keras_cnn(), "misc": _models.misc_function(), "fallback": _models.fallback_function(),
             "while": _models.control_flow_function(), "int8": _models.int8_cnn(),
             "int8_io": _models.int8_cnn(int8_io=True), "fp16w": _models.float16_weights_cnn(),
-            "dynamic": _models.keras_cnn(batch=None)}
+            "dynamic": _models.keras_cnn(batch=None), "mobilenet_v2": _models.keras_mobilenet_v2()}
 
 
 @pytest.fixture(scope="module")
@@ -106,6 +106,29 @@ def test_float_models_fully_delegated_match_tflite(models, delegate, name):
     assert len(rep.partitions) == 1  # coarse: the whole graph is one WebNN graph
     ops = {o["op_name"] for o in it._get_ops_details()}
     assert "DELEGATE" in ops
+
+
+def test_keras_mobilenet_v2_architecture(models, delegate):
+    data = models["mobilenet_v2"]
+    it = interpreter(data, delegate)
+    xs = inputs_for(it, seed=11)
+    got, want = run(it, xs), reference(data, xs)
+    scale = float(np.abs(want[0]).max())
+    assert scale > 0
+    assert_outputs(got, want, atol=1e-4 * scale, rtol=1e-4)
+    rep = only_report(delegate)
+    assert rep.tflite_nodes == 0 and len(rep.partitions) == 1, rep.format()
+
+
+def test_ai_edge_litert_interpreter(models, delegate):
+    litert = pytest.importorskip("ai_edge_litert.interpreter")
+    data = models["fallback"]
+    it = litert.Interpreter(model_content=data, experimental_delegates=[delegate])
+    it.allocate_tensors()
+    xs = inputs_for(it)
+    assert_outputs(run(it, xs), reference(data, xs), atol=1e-5)
+    rep = only_report(delegate)
+    assert rep.runtime.startswith("ai-edge-litert") and rep.webnn_nodes == 7, rep.format()
 
 
 def test_keras_cnn_covers_the_usual_builtins(models, delegate):
@@ -245,7 +268,7 @@ def test_two_interpreters_interleaved(models):
 
 
 def test_thousand_invokes_do_not_grow_memory(models, delegate):
-    it = interpreter(models["cnn"], delegate)
+    it = interpreter(models["fallback"], delegate)  # two WebNN kernels around a TFLite node
     xs = inputs_for(it)
     for det, x in zip(it.get_input_details(), xs):
         it.set_tensor(det["index"], x)
