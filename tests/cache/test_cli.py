@@ -1,4 +1,4 @@
-"""``webnn cache info`` / ``clear`` and ``python -m webnn.cache``, run as programs."""
+"""``python -m webnn.cache info|clear`` (the torch-free store tool), run as a program."""
 
 from __future__ import annotations
 
@@ -41,12 +41,12 @@ def test_info_json(filled):
     assert a["reasons"]["misses"] == {"missing": 1}
 
 
-def test_info_table_and_clear_through_the_webnn_command(filled):
-    done = _cli("webnn", "cache", "info", "--dir", str(filled), "--origin", "app-a")
+def test_info_table_and_clear(filled):
+    done = _cli("webnn.cache", "info", "--dir", str(filled), "--origin", "app-a")
     assert done.returncode == 0, done.stderr
     assert "2 entries" in done.stdout and "model-1" in done.stdout and "other" not in done.stdout
     assert "counters app-a / cpu: hits 1, misses 1, saves 2" in done.stdout
-    done = _cli("webnn", "cache", "clear", "--dir", str(filled), "--origin", "app-a")
+    done = _cli("webnn.cache", "clear", "--dir", str(filled), "--origin", "app-a")
     assert done.returncode == 0 and "deleted 2 entries" in done.stdout
     ctx = webnn.ml.create_context("cpu", cache_dir=filled, origin="app-a")
     assert ctx.list_graphs() == []

@@ -1,9 +1,10 @@
-"""``webnn cache`` / ``python -m webnn.cache``: look into and clear the graph cache.
+"""``python -m webnn.cache``: look into and clear the graph cache store directly.
 
-    webnn cache info  [--dir DIR] [--origin ORIGIN] [--json]   entries and counters
-    webnn cache clear --origin ORIGIN [--dir DIR]              delete an origin's entries
+    python -m webnn.cache info  [--dir DIR] [--origin ORIGIN] [--json]   entries, counters
+    python -m webnn.cache clear --origin ORIGIN [--dir DIR]              delete an origin's entries
 
-Reads the store directly (no context, no torch import). ``--dir`` defaults to what a
+Reads the store directly: no context, no torch import, every origin and device kind
+at once (``webnn cache`` is the user-facing command, through ``MLContext``). ``--dir`` defaults to what a
 context would use: ``$WEBNN_CACHE_DIR``, else the user cache directory.
 """
 
@@ -89,7 +90,8 @@ def clear(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="webnn cache", description="Look into or clear the WebNN graph cache.")
+    parser = argparse.ArgumentParser(prog="python -m webnn.cache",
+                                     description="Look into or clear the WebNN graph cache.")
     sub = parser.add_subparsers(dest="command", required=True)
     p_info = sub.add_parser("info", help="list entries and counters")
     p_info.add_argument("--dir", help="cache directory (default: $WEBNN_CACHE_DIR or the user cache directory)")

@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import re
+import secrets
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -150,6 +151,8 @@ class Index:
         self.readonly = False
         self._conn: sqlite3.Connection | None = None
         self._ino: tuple[int, int] | None = None
+        #: The random id of the index file the connection checked (None until one did).
+        self.generation: str | None = None
         self._pid = os.getpid()
         self._durable = True
 
@@ -163,6 +166,8 @@ class Index:
                 conn.execute("PRAGMA synchronous=FULL")
                 if not _schema_of(conn):  # a new file (a damaged schema is _check's business)
                     conn.executescript(_CREATE)
+                    # a random generation tells "this index" from "a new index at the same path"
+                    conn.execute("INSERT OR IGNORE INTO meta VALUES ('generation', ?)", (secrets.token_hex(16),))
             except BaseException:
                 conn.close()
                 raise
@@ -206,6 +211,7 @@ class Index:
             result = [r[0] for r in conn.execute("PRAGMA quick_check").fetchall()]
             schema = _schema_of(conn)
             version = conn.execute("SELECT value FROM meta WHERE name='schema'").fetchone()
+            generation = conn.execute("SELECT value FROM meta WHERE name='generation'").fetchone()
         except sqlite3.DatabaseError as exc:
             conn.close()
             if _is_corruption(exc):
@@ -215,11 +221,30 @@ class Index:
             conn.close()
             raise IndexCorrupt(f"quick_check: {result[:3]}; schema as expected: {schema == _expected_schema()}; "
                                f"schema version {version}")
+        self.generation = generation[0] if generation else None
 
-    @property
-    def inode(self) -> tuple[int, int] | None:
-        """(device, inode) of the index file the current connection opened."""
-        return self._ino
+    def current_generation(self) -> str | None:
+        """The generation of the intact index file now at the path (read on a separate
+        connection), or None when that file is damaged or gone. Other errors propagate:
+        then nobody can tell, and nothing should be deleted."""
+        if not self.path.exists():
+            return None
+        probe = Index(self.path)
+        try:
+            probe._connect_checked_readonly()
+            return probe.generation or ""
+        except IndexCorrupt:
+            return None
+        finally:
+            probe.close()
+
+    def _connect_checked_readonly(self) -> None:
+        conn = sqlite3.connect(f"{self.path.as_uri()}?mode=ro", uri=True, timeout=60, isolation_level=None,
+                               check_same_thread=False)
+        conn.text_factory = _text
+        self._conn = conn
+        with self.guard():
+            self._check(conn)
 
     def conn(self) -> sqlite3.Connection:
         """The connection, reopened after a fork or after the file was replaced."""
@@ -231,7 +256,7 @@ class Index:
         if self._conn is not None and (self._pid != os.getpid() or ino != self._ino):
             self.close()
         if self._conn is None:
-            self._ino = ino  # the file being opened, should it turn out damaged
+            self.generation = None
             self._conn = self._connect()
             self._durable = True
             self._pid = os.getpid()

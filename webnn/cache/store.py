@@ -125,33 +125,35 @@ class Store:
                         raise Refused("io-error", f"the index stays damaged: {exc}") from exc
                     if attempt:
                         raise Miss("unavailable", "index-corrupt", f"the index stays damaged: {exc}") from exc
-                    self._reset_index(str(exc), self._index.inode)
+                    try:
+                        self._reset_index(str(exc), self._index.generation)
+                    except (OSError, sqlite3.Error) as failed:
+                        detail = f"cannot replace the damaged index: {failed}"
+                        raise (Refused("io-error", detail) if write
+                               else Miss("unavailable", "index-corrupt", detail)) from failed
+
                     if reset_is_miss:
                         raise Miss("corrupt", "index-corrupt", f"the index was damaged and replaced: {exc}") from exc
             raise AssertionError("unreachable")
 
-    def _reset_index(self, why: str, damaged: tuple[int, int] | None) -> None:
+    def _reset_index(self, why: str, damaged: str | None) -> None:
         """Replace a damaged index with an empty one; every blob becomes an orphan and goes.
 
-        ``damaged`` is the (device, inode) of the file found damaged: if the file there
-        now is another one, another process has replaced it already.
+        ``damaged`` is the generation of the index found damaged (None if it could not
+        even be opened). If the file now at the path is another, intact generation,
+        another process has replaced it already and nothing is done.
         """
         with self._lock.exclusive():
             self._index.close()
-            try:
-                st = os.stat(self._index.path)
-                if damaged is not None and (st.st_dev, st.st_ino) != damaged:
-                    return
-            except FileNotFoundError:
+            now = self._index.current_generation()
+            if now is not None and now != damaged:
                 return
             log.warning("graph cache: index %s is damaged (%s); starting an empty one", self._index.path, why)
             self.index_resets += 1
             for suffix in ("", "-wal", "-shm"):
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(f"{self._index.path}{suffix}")
-            self._index.close()
-            self._index.conn()
-            self._sweep(blocking=True)
+            self._sweep(blocking=True)  # opens the new, empty index; every blob is an orphan now
 
     def close(self) -> None:
         with self._mutex:
