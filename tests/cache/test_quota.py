@@ -57,15 +57,23 @@ def test_lru_eviction_order(make_context):
     assert graphs.matches(ctx.compute(ctx.load_graph("a"), FEED), 0, FEED)
 
 
-def test_quota_is_per_origin(make_context):
+def test_quota_is_per_partition(make_context, cache_root):
+    """Per origin and device kind: neither another origin's nor another device's entries go."""
     size = _entry_size(make_context)
     a = make_context(origin="a", cache_quota=int(size * 1.5))
     b = make_context(origin="b", cache_quota=int(size * 1.5))
     a.save_graph("x", graphs.build(a, 1))
     b.save_graph("x", graphs.build(b, 2))
+    stamp = json.loads(a._cache("t").versions)
+    stamp["device"] = "cuda"
+    store = Store(cache_root)
+    store.put("a", "cuda", "gpu-entry", json.dumps(stamp, sort_keys=True), {},
+              {"c": np.zeros(size // 4, np.float32)}, quota=int(size * 1.5))
+    store.close()
     assert a.list_graphs() == ["x"] and b.list_graphs() == ["x"]
     a.save_graph("y", graphs.build(a, 3))
     assert a.list_graphs() == ["y"] and b.list_graphs() == ["x"]
+    assert {(e["key"], e["device"]) for e in a.cache_info()} == {("y", "cpu"), ("gpu-entry", "cuda")}
 
 
 def test_replacing_a_key_does_not_count_the_old_entry(make_context):
@@ -81,7 +89,7 @@ def test_too_large_is_refused_and_nothing_changes(make_context, cache_root):
     size = _entry_size(make_context)
     ctx = make_context(cache_quota=size - 1)
     g = graphs.build(ctx, 1)
-    with pytest.raises(webnn.QuotaExceededError, match="more than the origin's quota") as info:
+    with pytest.raises(webnn.QuotaExceededError, match="more than the partition's quota") as info:
         ctx.save_graph("k", g)
     assert info.value.reason == "too-large"
     assert ctx.list_graphs() == []

@@ -1,8 +1,9 @@
-"""Quota per origin and least-recently-used eviction.
+"""Quota per partition and least-recently-used eviction.
 
-The quota covers every entry of one origin (all device kinds, all versions). When a
-save would exceed it, entries are chosen for eviction in this order: entries of the
-same device kind whose versions no longer match (stale, already invisible), then
+The quota covers every entry of one partition, an origin and a device kind (all
+versions), as ``create_context(cache_quota=...)`` sets it. When a save would exceed
+it, entries are chosen for eviction in this order: entries whose versions no longer
+match (stale, already invisible), then
 entries whose index row is damaged, then the rest by least recent use. The entry
 being saved is never a candidate (the graph being saved has priority), nor is the
 entry it replaces counted, nor an entry a process is reading right now (in use). If
@@ -16,7 +17,7 @@ from collections.abc import Callable, Sequence
 
 from .index import Row
 
-#: Default bytes per origin when ``create_context(cache_quota=...)`` is not given.
+#: Default bytes per partition (origin and device kind) without ``create_context(cache_quota=...)``.
 DEFAULT_QUOTA = 4 << 30
 
 
@@ -32,7 +33,7 @@ def eviction_order(rows: Sequence[Row], device: str, versions: str) -> list[Row]
 
 def plan_eviction(rows: Sequence[Row], *, device: str, key: str, size: int, versions: str,
                   quota: int, in_use: Callable[[Row], bool]) -> list[Row] | None:
-    """The rows (all of one origin) to evict so a new ``size``-byte entry fits, or None."""
+    """The rows (all of one partition) to evict so a new ``size``-byte entry fits, or None."""
     others = [r for r in rows if not (r.device == device and r.key == key)]
     used = sum(r.safe_size for r in others)
     victims: list[Row] = []

@@ -276,7 +276,7 @@ class Store:
         layout = blobfile.plan(meta, arrays)
         if layout.size > quota:
             raise Refused("too-large", f"the graph needs {layout.size} bytes, more than the "
-                                       f"origin's quota of {quota} bytes")
+                                       f"partition's quota of {quota} bytes")
 
         def save() -> list[Row]:
             tmp = self.dir / "tmp" / f"{secrets.token_hex(16)}.part"
@@ -308,12 +308,12 @@ class Store:
                 events: Iterable[tuple[str, str]]) -> tuple[list[Row], Row | None]:
         """Under the store lock: evict, move the blob in place, write the row."""
         with self._index.transaction() as conn:
-            rows = self._index.rows(row.origin)
+            rows = self._index.rows(row.origin, row.device)
             victims = plan_eviction(rows, device=row.device, key=row.key, size=row.size,
                                     versions=row.versions, quota=quota, in_use=self._in_use)
             if victims is None:
                 used = sum(r.safe_size for r in rows if (r.device, r.key) != (row.device, row.key))
-                raise Refused("quota", f"the graph needs {row.size} bytes; the origin's quota is {quota} "
+                raise Refused("quota", f"the graph needs {row.size} bytes; the partition's quota is {quota} "
                                        f"bytes, {used} are used and the rest of the entries are in use")
             os.replace(tmp, self.blobs / f"{row.checksum}.wnnb")
             _fsync_dir(self.blobs)
