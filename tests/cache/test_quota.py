@@ -1,4 +1,4 @@
-"""Quota per origin and least-recently-used eviction, on real entries."""
+"""Quota per partition (origin and device kind) and least-recently-used eviction, on real entries."""
 
 from __future__ import annotations
 
