@@ -129,6 +129,13 @@ def main() -> None:
                 got = output(it, x)
                 rep = d.placement_report()[0]
                 row[f"webnn_{dev}_ms"] = steady(it, x, args.repeats) * 1e3
+                if dev == "cpu" and len(rep.partitions) == 1:
+                    # The delegate's own cost: invoke minus running the same compiled graph directly.
+                    graph = d._graphs[rep.partitions[0].key]
+                    feeds = {name: torch.from_numpy(x) for name in graph.inputs}
+                    direct = median_seconds(lambda c=d.context, g=graph, f=feeds: c.compute_native(g, f),
+                                            repeats=args.repeats)
+                    row["overhead_ms"] = row["webnn_cpu_ms"] - direct * 1e3
                 row[f"maxdiff_{dev}"] = float(np.abs(got - ref).max())
                 row[f"placement_{dev}"] = f"{rep.webnn_nodes}/{len(rep.nodes)} nodes, {len(rep.partitions)} graph(s)"
             cache_dir = str(Path(tmp) / f"cache-{name}")
@@ -145,7 +152,8 @@ def main() -> None:
         print(f"| {r['model']} | {r['xnnpack_ms']:.2f} | {r['webnn_cpu_ms']:.2f} | "
               f"{r['webnn_cpu_ms'] / r['xnnpack_ms']:.1f}x | {cuda}{r['maxdiff_cpu']:.2e} | {r['placement_cpu']} | "
               f"{r['cold_s']:.2f} | {r['warm_s']:.2f} | {r['warm_s'] / r['cold_s']:.2f} |")
-        print(f"#   caches: cold {r['cold_caches']}, warm {r['warm_caches']}")
+        print(f"#   caches: cold {r['cold_caches']}, warm {r['warm_caches']}; delegate overhead per invoke "
+              f"(invoke - compute_native of the same graph): {r.get('overhead_ms', float('nan')):.3f} ms")
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ from . import _build, _callbacks
 from . import _capi as C
 from ._kernel import PartitionKernel
 from ._layout import match_subgraph, read_graph
-from ._model import Model, Subgraph, load_model
+from ._model import Model, Subgraph, load_model, load_model_file
 from ._runtime import find_caller, layout_refusal
 from .converters import REGISTRY, webnn_type
 from .report import NodePlacement, PartitionInfo, SubgraphReport
@@ -128,18 +128,20 @@ class WebNNDelegate:
         return C.K_OK
 
     def _find_model(self, caller: Any) -> tuple[Model | None, str | None]:
-        data = caller.model_bytes or self._model_hint
-        if data is None and caller.interpreter is not None:
+        data = caller.model_bytes
+        if data is None and caller.model_path is None and caller.interpreter is not None:
             with self._lock:
                 known = self._models.get(caller.interpreter)
             if known is not None:
                 return known, None
-        if data is None:
+        if data is None and caller.model_path is None:
+            data = self._model_hint
+        if data is None and caller.model_path is None:
             return None, ("the model's flatbuffer was not found (no calling TFLite Interpreter on the Python "
                           "stack); pass model= to load_delegate")
         try:
-            model = load_model(data)
-        except ValueError as exc:
+            model = load_model(data) if data is not None else load_model_file(str(caller.model_path))
+        except (ValueError, OSError) as exc:
             return None, f"the model flatbuffer cannot be read: {exc}"
         if caller.interpreter is not None:
             try:

@@ -241,6 +241,7 @@ def parse_model(data: bytes | bytearray | memoryview) -> Model:
 
 _cache_lock = threading.Lock()
 _parsed: dict[str, Model] = {}
+_by_file: dict[tuple[str, int, int], Model] = {}
 
 
 def load_model(data: bytes | bytearray | memoryview) -> Model:
@@ -255,4 +256,25 @@ def load_model(data: bytes | bytearray | memoryview) -> Model:
         _parsed[digest] = model
         while len(_parsed) > 8:
             _parsed.pop(next(iter(_parsed)))
+    return model
+
+
+def load_model_file(path: str) -> Model:
+    """``load_model`` of a file, memoized by (real path, size, mtime) so a second
+    interpreter on the same file neither re-reads nor re-hashes it."""
+    import os
+
+    real = os.path.realpath(path)
+    st = os.stat(real)
+    ident = (real, st.st_size, st.st_mtime_ns)
+    with _cache_lock:
+        hit = _by_file.get(ident)
+    if hit is not None:
+        return hit
+    with open(real, "rb") as fh:
+        model = load_model(fh.read())
+    with _cache_lock:
+        _by_file[ident] = model
+        while len(_by_file) > 8:
+            _by_file.pop(next(iter(_by_file)))
     return model

@@ -82,8 +82,8 @@ class Caller:
 
     interpreter: Any | None
     runtime: Runtime | None
-    model_bytes: bytes | None
-    model_path: str | None
+    model_bytes: bytes | None  # from model_content
+    model_path: str | None  # from model_path (read by the delegate, which memoizes by file identity)
 
 
 def _package_of(obj: Any) -> str | None:
@@ -105,15 +105,8 @@ def find_caller(max_depth: int = 32) -> Caller:
             path = f_locals.get("model_path") if frame.f_code.co_name == "__init__" else None
             if content is None:
                 content = getattr(owner, "_model_content", None)
-            data = None
-            if content is not None:
-                data = bytes(content)
-            elif path:
-                import os
-
-                with open(os.fspath(path), "rb") as fh:
-                    data = fh.read()
-            return Caller(owner, runtime_of(package), data, None if path is None else str(path))
+            data = bytes(content) if content is not None else None
+            return Caller(owner, runtime_of(package), data, None if not path else str(path))
         frame = frame.f_back
         depth += 1
     return Caller(None, None, None, None)

@@ -356,6 +356,21 @@ def test_malformed_model_file(models, tmp_path, delegate):
     assert_outputs(run(it, xs), reference(models["fallback"], xs), atol=1e-5)
 
 
+def test_model_path_is_read_once_per_file(models, tmp_path, delegate):
+    path = tmp_path / "fallback.tflite"
+    path.write_bytes(models["fallback"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        its = [tf.lite.Interpreter(model_path=str(path), experimental_delegates=[delegate],
+                                   experimental_op_resolver_type=BUILTIN) for _ in range(2)]
+    for it in its:
+        it.allocate_tensors()
+        xs = inputs_for(it)
+        assert_outputs(run(it, xs), reference(models["fallback"], xs), atol=1e-5)
+        assert only_report(delegate).webnn_nodes == 7
+    assert any(key[0] == os.path.realpath(path) for key in _model._by_file)
+
+
 def test_interpreter_bytes_win_over_a_model_hint(models):
     # The model bytes found on the calling interpreter take precedence over a stale hint.
     d = load_delegate("cpu", cache=False, model=models["misc"])
