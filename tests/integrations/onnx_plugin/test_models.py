@@ -65,3 +65,23 @@ def test_transformer_layer_exported_from_torch():
     placed = providers_of(sess)
     share = sum(p == EP for p in placed.values()) / len(placed)
     assert share >= 0.9, {n: p for n, p in placed.items() if p != EP}
+
+
+def test_concurrent_runs_from_threads_and_parallel_execution_mode():
+    # ORT calls Compute on its own threads while the callers' threads released the GIL:
+    # the shim must take the GIL itself, or this deadlocks or crashes.
+    import concurrent.futures
+
+    model = models.mixed_model()
+    sess = plugin_session(model, **{"session.intra_op.allow_spinning": "0"})
+    ref = cpu_session(model)
+    rng = np.random.default_rng(7)
+    inputs = [rng.standard_normal((n, 4)).astype(np.float32) for n in (1, 2, 3, 4) * 8]
+
+    def one(x):
+        return sess.run(None, {"x": x}), ref.run(None, {"x": x})
+
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        for got, want in pool.map(one, inputs):
+            for g, w in zip(got, want):
+                assert_close(g, w)
