@@ -50,6 +50,7 @@ KEEP_WHOLE = (
     aten.hardswish.default, aten.hardsigmoid.default, aten.softplus.default, aten.silu.default,
     aten.upsample_nearest2d.default, aten.upsample_nearest2d.vec, aten.upsample_bilinear2d.default,
     aten.upsample_bilinear2d.vec, aten.tril.default, aten.triu.default,
+    aten._scaled_dot_product_flash_attention_for_cpu.default,
 )
 
 _LOCK = threading.Lock()

@@ -19,6 +19,7 @@ tensors) have their bytes in the key.
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import threading
 import warnings
@@ -170,6 +171,16 @@ def canonical_graph(gm: torch.fx.GraphModule, *, trusted_only: bool = False,
 
 
 # -- keys -------------------------------------------------------------------------------------
+def _digest_graph(nodes: list[Any], constants: list[np.ndarray]) -> str:
+    """One sha256 over the canonical JSON and the constants' bytes (cheaper than feeding
+    thousands of small values to the key builder one by one)."""
+    h = hashlib.sha256(json.dumps(nodes, separators=(",", ":"), allow_nan=False).encode())
+    for c in constants:
+        h.update(f"|{c.size}|".encode())
+        h.update(memoryview(np.ascontiguousarray(c)).cast("B"))
+    return h.hexdigest()
+
+
 def partition_key(sub: torch.fx.GraphModule, names: Any, device: str, option_parts: dict[str, Any]) -> str | None:
     """The key of one partition's MLGraph, or None when the graph cannot be described."""
     try:
@@ -177,7 +188,7 @@ def partition_key(sub: torch.fx.GraphModule, names: Any, device: str, option_par
     except Uncanonical:
         return None
     return graph_cache_key("torch", {
-        "kind": "partition", "graph": nodes, "constants": constants,
+        "kind": "partition", "graph": _digest_graph(nodes, constants),
         "names": [list(names.inputs), list(names.outputs)], "device": device, "options": option_parts,
         "torch": torch.__version__, "integration": source_digest()})
 
@@ -197,7 +208,7 @@ def dynamo_key(gm: torch.fx.GraphModule, example_inputs: list[Any], device: str,
              "autocast": [torch.is_autocast_enabled(d) for d in ("cpu", "cuda")],
              "default_dtype": str(torch.get_default_dtype())}
     return graph_cache_key("torch", {
-        "kind": "dynamo", "graph": nodes, "constants": constants, "inputs": signature, "state": state,
+        "kind": "dynamo", "graph": _digest_graph(nodes, constants), "inputs": signature, "state": state,
         "device": device, "options": option_parts, "torch": torch.__version__, "integration": source_digest()})
 
 

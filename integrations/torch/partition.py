@@ -29,9 +29,6 @@ from .report import GraphReport, PartitionReport
 from .runner import make_runner
 from .support import WebNNSupport, packet_name
 
-#: Conversion attempts before the remaining partitions are given up (each failure removes one node).
-MAX_ATTEMPTS = 64
-
 
 @dataclass
 class Lifted:
@@ -44,6 +41,12 @@ class Lifted:
     graph: MLGraph
     cache: str
     key: str | None
+
+
+class _PartitionFailed(Exception):
+    def __init__(self, nodes: list[torch.fx.Node], error: ConversionError) -> None:
+        super().__init__(str(error))
+        self.nodes, self.error = nodes, error
 
 
 #: (sub graph module, interface) -> (MLGraph, cache status, key); raises ConversionError
@@ -60,7 +63,7 @@ def partition_graph(gm: torch.fx.GraphModule, context: MLContext, support: WebNN
     """Rewrite ``gm`` in place: supported partitions become calls to compiled MLGraphs
     (returned, in splice order)."""
     built: dict[frozenset[torch.fx.Node], tuple[MLGraph, str, str | None]] = {}
-    for _attempt in range(MAX_ATTEMPTS):
+    while True:  # each failed conversion sends at least one more node to torch, so this ends
         support.forget()
         partitioner = CapabilityBasedPartitioner(gm, support, allows_single_node_partition=True)
         proposed = partitioner.propose_partitions()
@@ -74,17 +77,18 @@ def partition_graph(gm: torch.fx.GraphModule, context: MLContext, support: WebNN
                 chosen.append(nodes)
         try:
             lifted = [_lift(gm, nodes, k, built, compile_partition) for k, nodes in enumerate(chosen)]
-        except ConversionError as err:
-            node = err.node
-            if node is None or node in support.rejected:
-                raise
-            warnings.warn(f"webnn: converting {node.format_node()} failed; it runs in torch: {err}",
-                          RuntimeWarning, stacklevel=2)
-            support.rejected[node] = f"conversion failed: {err}"
+        except _PartitionFailed as failed:
+            err = failed.error
+            blamed = [err.node] if err.node is not None and err.node not in support.rejected else \
+                [n for n in _compute_nodes(failed.nodes) if n not in support.rejected]
+            if not blamed:
+                raise NotSupportedError(f"webnn backend: a partition failed to convert: {err}") from err
+            warnings.warn(f"webnn: {len(blamed)} ATen node(s) run in torch because conversion failed "
+                          f"({blamed[0].format_node()}): {err}", RuntimeWarning, stacklevel=2)
+            for node in blamed:
+                support.rejected[node] = f"conversion failed: {type(err.cause).__name__}: {err.cause}"
             continue
         break
-    else:  # pragma: no cover - only with a pathological converter
-        raise NotSupportedError("webnn backend: too many conversion failures")
     _fill_report(gm, support, lifted, small, min_size, report)
     if fallback == "raise" and report.fallbacks:
         listed = "; ".join(f"{op}: {', '.join(sorted(r))}" for op, r in sorted(report.fallbacks.items()))
@@ -107,7 +111,13 @@ def _lift(gm: torch.fx.GraphModule, nodes: list[torch.fx.Node], k: int,
     names = interface_names(gm, inputs, outputs)
     key = frozenset(nodes)
     if key not in built:
-        built[key] = compile_partition(sub, names)
+        try:
+            built[key] = compile_partition(sub, names)
+        except ConversionError as err:
+            if err.node is not None:  # the converter saw the lifted copy; blame the original node
+                by_name = {n.name: n for n in nodes}
+                err.node = by_name.get(err.node.name)
+            raise _PartitionFailed(nodes, err) from err
     graph, cache, cache_key = built[key]
     return Lifted(nodes, inputs, outputs, names, graph, cache, cache_key)
 

@@ -3,6 +3,7 @@ embedding, upsampling."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,6 +23,7 @@ from ._base import (
     first_reason,
     float_output_check,
     only_first_output_used,
+    out_dtype,
     rank_of,
     shape_of,
 )
@@ -287,3 +289,59 @@ def upsample(cx: ConvertContext, node: torch.fx.Node) -> MLOperand:
     return cx.builder.resample2d(cx.operand(node.args[0]), mode=mode, sizes=list(shape_of(node)[2:]),
                                  axes=[2, 3])
 
+
+
+# -- attention ---------------------------------------------------------------------------------------------
+def _sdpa_check(query: SupportQuery, node: torch.fx.Node) -> str | None:
+    q, k, v = node.args[:3]
+    dropout = arg(node, 3, "dropout_p", 0.0)
+    if dropout:
+        return "attention with dropout"
+    if rank_of(q) < 3 or not (rank_of(q) == rank_of(k) == rank_of(v)):
+        return "attention on tensors of rank < 3 or of different ranks"
+    if shape_of(q)[:-2] != shape_of(k)[:-2] or shape_of(k)[:-2] != shape_of(v)[:-2]:
+        return "attention with grouped or broadcast heads"
+    mask = node.kwargs.get("attn_mask")
+    dt = dtype_of(node)
+    reasons = [float_output_check("matmul")(query, node), dtype_reason(query, "softmax", dt),
+               only_first_output_used(node, "attention logsumexp")]
+    if mask is not None:
+        reasons += [dtype_reason(query, "where", dt, "true_value"), dtype_reason(query, "add", dt),
+                    dtype_reason(query, "reduce_max", torch.uint8)]
+    if arg(node, 4, "is_causal", False):
+        reasons.append(dtype_reason(query, "triangular", torch.uint8))
+    return first_reason(*reasons)
+
+
+@converter(aten._scaled_dot_product_flash_attention_for_cpu.default, webnn_ops=("matmul", "softmax", "transpose"),
+           check=_sdpa_check)
+def attention(cx: ConvertContext, node: torch.fx.Node) -> list[MLOperand | None]:
+    """softmax(q kᵀ · scale + mask) v, with torch's rule that a fully masked row gives zeros."""
+    b, dt = cx.builder, out_dtype(node)
+    q_node, k_node, v_node = node.args[:3]
+    rank = rank_of(q_node)
+    q, k, v = cx.operand(q_node), cx.operand(k_node), cx.operand(v_node)
+    scale = node.kwargs.get("scale")
+    scale = 1.0 / math.sqrt(shape_of(q_node)[-1]) if scale is None else float(scale)
+    perm = list(range(rank - 2)) + [rank - 1, rank - 2]
+    scores = b.mul(b.matmul(q, b.transpose(k, permutation=perm)), cx.scalar(scale, dt))
+    length, source = shape_of(q_node)[-2], shape_of(k_node)[-2]
+    mask = node.kwargs.get("attn_mask")
+    allowed = None
+    if arg(node, 4, "is_causal", False):
+        ones = cx.constant(torch.ones(length, source, dtype=torch.uint8))
+        allowed = b.triangular(ones, upper=False, diagonal=0)
+    if mask is not None and dtype_of(mask) == torch.bool:
+        m = cx.operand(mask)
+        allowed = m if allowed is None else b.logical_and(allowed, m)
+    elif mask is not None:
+        scores = b.add(scores, cx.operand(mask, dt))
+    if allowed is not None:
+        scores = b.where(allowed, scores, cx.scalar(float("-inf"), dt))
+    probs = b.softmax(scores, rank - 1)
+    if mask is not None:  # a row with no allowed position (or all -inf) gives 0, as torch's kernel does
+        finite = b.logical_not(b.is_infinite(scores)) if allowed is None else b.logical_and(
+            b.expand(allowed, list(probs.shape)), b.logical_not(b.is_infinite(scores)))
+        any_finite = b.reduce_max(finite, axes=[rank - 1], keep_dimensions=True)
+        probs = b.where(any_finite, probs, cx.scalar(0.0, dt))
+    return [b.matmul(probs, v), None]

@@ -384,3 +384,30 @@ def test_cuda_resnet_matches_eager_without_host_round_trip():
     assert got.device.type == "cuda"
     assert_close(got, m(x), atol=1e-3, rtol=1e-3)
     assert wt.last_report().device.startswith("cuda") and wt.last_report().torch_nodes == 0
+
+
+def test_a_failing_converter_costs_one_op_not_the_graph(monkeypatch):
+    """A converter that raises sends its node to torch (warning, reason in the report);
+    the rest of the graph still runs on WebNN."""
+    from webnn.integrations.torch.converters import REGISTRY
+
+    from webnn.converters import Converter
+
+    target = torch.ops.aten.sin.default
+    real = REGISTRY.get(target)
+
+    def broken(cx, node):
+        raise RuntimeError("converter bug")
+
+    monkeypatch.setitem(REGISTRY._converters, target, Converter(real.key, broken, real.check, real.webnn_ops))
+
+    def f(x):
+        return torch.sin(x + 1) * 2 + torch.cos(x)
+
+    x = torch.randn(5)
+    with pytest.warns(RuntimeWarning, match="conversion failed"):
+        got, _ = compile_run(f, x)
+    assert_close(got, f(x))
+    r = wt.last_report()
+    assert r.fallbacks == {"aten.sin": {"conversion failed: RuntimeError: converter bug": 1}}
+    assert r.webnn_nodes == 4
