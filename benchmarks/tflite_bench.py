@@ -46,13 +46,16 @@ def build(name: str) -> bytes:
     return tf.lite.TFLiteConverter.from_keras_model(fixed).convert()
 
 
+THREADS = os.cpu_count()
+
+
 def interpreter(path: str, delegate: object | None = None):  # noqa: ANN201
     import tensorflow as tf
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         it = tf.lite.Interpreter(model_path=path, experimental_delegates=[delegate] if delegate else None,
-                                 num_threads=os.cpu_count())
+                                 num_threads=THREADS)
     it.allocate_tensors()
     return it
 
@@ -92,7 +95,7 @@ def output(it, x: np.ndarray) -> np.ndarray:  # noqa: ANN001
 
 def child(path: str, cache_dir: str, device: str) -> dict:
     out = subprocess.run([sys.executable, __file__, "--first-result", path, "--cache-dir", cache_dir,
-                          "--device", device], capture_output=True, text=True, check=True)
+                          "--device", device, "--threads", str(THREADS)], capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -100,10 +103,17 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", default="mobilenet_v2,resnet50")
     ap.add_argument("--repeats", type=int, default=30)
+    ap.add_argument("--threads", type=int, default=os.cpu_count(),
+                    help="threads for both TFLite (num_threads) and torch (set_num_threads)")
     ap.add_argument("--first-result", help=argparse.SUPPRESS)
     ap.add_argument("--cache-dir", help=argparse.SUPPRESS)
     ap.add_argument("--device", default="cpu", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    global THREADS
+    THREADS = args.threads
+    import torch
+
+    torch.set_num_threads(args.threads)
     if args.first_result:
         first_result(args.first_result, args.cache_dir, args.device)
         return
@@ -143,7 +153,7 @@ def main() -> None:
             row.update(cold_s=cold["seconds"], warm_s=warm["seconds"], cold_caches=cold["caches"],
                        warm_caches=warm["caches"])
             rows.append(row)
-    print(f"TFLite (XNNPACK, {os.cpu_count()} threads) vs WebNN delegate; torch {torch.__version__}, "
+    print(f"TFLite (XNNPACK, {THREADS} threads) vs WebNN delegate; torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads")
     print("| model | XNNPACK ms | WebNN cpu ms | ratio | " + ("WebNN cuda ms | " if "cuda" in devices else "")
           + "max diff | placement | first result cold s | warm s | warm/cold |")

@@ -20,10 +20,12 @@ the nodes WebNN leaves run on XNNPACK where it takes them; pass
 ``experimental_op_resolver_type=tf.lite.experimental.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES``
 for plain builtin kernels as the fallback.
 
-Quantized models: DEQUANTIZE and the data-movement ops (reshape, transpose, concat,
-slices, pads, gather, max pool, nearest resize) run on WebNN on int8/uint8 tensors,
-where they are exact; ops whose result depends on TFLite's integer requantization
-(quantized conv, fully connected, add...) and QUANTIZE stay with TFLite.
+Quantized models: the data-movement ops (reshape, transpose, concat, slices, pads,
+gather, max pool, nearest resize) run on WebNN on int8/uint8 tensors when they keep
+the quantization, which makes them exact; DEQUANTIZE runs on WebNN too (a float
+result, within 1 ulp of TFLite's x86 kernel). Ops whose result depends on TFLite's
+integer requantization (quantized conv, fully connected, add...) and QUANTIZE (TFLite
+rounds half away from zero, WebNN half to even) stay with TFLite.
 """
 
 from __future__ import annotations

@@ -221,7 +221,9 @@ class WebNNDelegate:
 
     def _remember(self, report: SubgraphReport) -> None:
         with self._lock:
-            self._reports[(report.interpreter, report.subgraph)] = report
+            key = (report.interpreter, report.subgraph)
+            self._reports.pop(key, None)  # newest last, also when an id is reused
+            self._reports[key] = report
             while len(self._reports) > MAX_REPORTS:
                 self._reports.pop(next(iter(self._reports)))
         if self.echo:
