@@ -63,10 +63,16 @@ class GraphReport:
     def format(self) -> str:
         """A human-readable summary (what the ``report`` option prints)."""
         total = self.webnn_nodes + self.torch_nodes
-        lines = [f"webnn torch.compile graph {self.graph_id} ({self.mode}, {self.path}) on {self.device}: "
-                 f"{self.webnn_nodes}/{total} ATen nodes on WebNN, {self.torch_nodes} in torch, "
-                 f"{len(self.partitions)} WebNN graph(s), built in {self.compile_seconds * 1e3:.0f} ms",
-                 f"  inputs: {self.signature}"]
+        head = f"webnn torch.compile graph {self.graph_id} ({self.mode}, {self.path}) on {self.device}: "
+        if self.path == "cache":
+            head += (f"whole graph loaded from the cache ({self.webnn_nodes} dynamo nodes, nothing traced), "
+                     f"ready in {self.compile_seconds * 1e3:.0f} ms")
+        elif self.path == "specializing":
+            head += "symbolic shapes: compiled per concrete input signature at first call"
+        else:
+            head += (f"{self.webnn_nodes}/{total} ATen nodes on WebNN, {self.torch_nodes} in torch, "
+                     f"{len(self.partitions)} WebNN graph(s), built in {self.compile_seconds * 1e3:.0f} ms")
+        lines = [head, f"  inputs: {self.signature}"]
         for p in self.partitions:
             ops = ", ".join(f"{k} x{v}" if v > 1 else k for k, v in sorted(p.webnn_ops.items()))
             lines.append(f"  {p.name}: {p.aten_nodes} ATen nodes -> {sum(p.webnn_ops.values())} WebNN ops "

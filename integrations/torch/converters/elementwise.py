@@ -345,7 +345,7 @@ def _fill_check(query: SupportQuery, node: torch.fx.Node) -> str | None:
 
 
 @converter(aten.full.default, aten.scalar_tensor.default, aten.full_like.default, aten.zeros_like.default,
-           aten.ones_like.default, webnn_ops=("expand",), check=_fill_check)
+           aten.ones_like.default, aten.fill.Scalar, webnn_ops=("expand",), check=_fill_check)
 def full(cx: ConvertContext, node: torch.fx.Node) -> MLOperand:
     dt = out_dtype(node)
     shape = list(shape_of(node))

@@ -25,6 +25,7 @@ from ._base import (
     norm_dim,
     out_dtype,
     output_dtype_check,
+    promoted,
     rank_of,
     shape_of,
     val,
@@ -258,21 +259,73 @@ def _index_position(node: torch.fx.Node) -> int | None:
     return present[0] if len(present) == 1 else None
 
 
+def _leading_indices(node: torch.fx.Node) -> list[torch.fx.Node] | None:
+    """The index tensors when they are the first k indices with nothing in between (x[i, j])."""
+    indices = list(node.args[1])
+    present = [i for i, t in enumerate(indices) if t is not None]
+    if not present or present != list(range(len(present))):
+        return None
+    return [indices[i] for i in present]
+
+
+def _index_reason(query: SupportQuery, node: torch.fx.Node, op: str) -> str | None:
+    for t in node.args[1]:
+        if t is not None and dtype_of(t) in (torch.bool, torch.uint8):
+            return "boolean-mask indexing (data-dependent shape)"
+    if _index_position(node) is None and _leading_indices(node) is None:
+        return "advanced indexing with several index tensors that are not the leading dimensions"
+    index = next(t for t in node.args[1] if t is not None)
+    return _index_dtype_check(query, op, node.args[0], index)
+
+
 def _index_check(query: SupportQuery, node: torch.fx.Node) -> str | None:
-    pos = _index_position(node)
-    if pos is None:
-        return "advanced indexing with several index tensors"
-    index = node.args[1][pos]
-    if dtype_of(index) in (torch.bool, torch.uint8):
-        return "boolean-mask indexing (data-dependent shape)"
-    return _index_dtype_check(query, "gather", node.args[0], index)
+    op = "gather" if _index_position(node) is not None else "gather_nd"
+    return first_reason(_index_reason(query, node, op),
+                        None if op == "gather" else dtype_reason(query, "concat", dtype_of(node.args[1][0])))
 
 
-@converter(aten.index.Tensor, webnn_ops=("gather",), check=_index_check)
+def _stacked_indices(cx: ConvertContext, indices: list[torch.fx.Node]) -> MLOperand:
+    """Index tensors broadcast together and stacked on a new last axis: [*B, k]."""
+    shape = list(torch.broadcast_shapes(*(shape_of(t) for t in indices)))
+    dt = promoted(*indices)
+    parts = []
+    for t in indices:
+        op = cx.operand(t, dt)
+        if list(op.shape) != shape:
+            op = cx.builder.expand(op, shape)
+        parts.append(cx.reshape(op, [*shape, 1]))
+    return parts[0] if len(parts) == 1 else cx.builder.concat(parts, len(shape))
+
+
+@converter(aten.index.Tensor, webnn_ops=(), check=_index_check)
 def index(cx: ConvertContext, node: torch.fx.Node) -> MLOperand:
     pos = _index_position(node)
-    assert pos is not None
-    return cx.builder.gather(cx.operand(node.args[0]), cx.operand(node.args[1][pos]), axis=pos)
+    if pos is not None:
+        return cx.builder.gather(cx.operand(node.args[0]), cx.operand(node.args[1][pos]), axis=pos)
+    indices = _leading_indices(node)
+    assert indices is not None
+    return cx.builder.gather_nd(cx.operand(node.args[0]), _stacked_indices(cx, indices))
+
+
+def _index_put_check(query: SupportQuery, node: torch.fx.Node) -> str | None:
+    if arg(node, 3, "accumulate", False):
+        return "index_put with accumulate=True"
+    if _leading_indices(node) is None:
+        return "index_put with indices that are not the leading dimensions"
+    return first_reason(_index_reason(query, node, "scatter_nd"), dtype_reason(query, "expand", dtype_of(node)))
+
+
+@converter(aten.index_put.default, webnn_ops=("scatter_nd",), check=_index_put_check)
+def index_put(cx: ConvertContext, node: torch.fx.Node) -> MLOperand:
+    x_node, _indices, values = node.args[:3]
+    indices = _leading_indices(node)
+    assert indices is not None
+    stacked = _stacked_indices(cx, indices)
+    target = [*stacked.shape[:-1], *shape_of(x_node)[len(indices):]]
+    updates = cx.operand(values, out_dtype(node))
+    if list(updates.shape) != target:
+        updates = cx.builder.expand(updates, target)
+    return cx.builder.scatter_nd(cx.operand(x_node), stacked, updates)
 
 
 def _gather_check(query: SupportQuery, node: torch.fx.Node) -> str | None:

@@ -65,7 +65,9 @@ OPINFO_FOR = {
     "linalg.vector_norm": ["aten.linalg_vector_norm"], "var": ["aten.var"], "squeeze": ["aten.squeeze"],
     "unsqueeze": ["aten.unsqueeze"], "flatten": ["aten.view"], "full_like": ["aten.full", "aten.full_like"],
     "zeros_like": ["aten.full", "aten.zeros_like"], "ones_like": ["aten.full", "aten.ones_like"],
-    "clone": ["aten.clone"], "scalar_tensor": ["aten.scalar_tensor", "aten.full"], "arange": ["aten.arange"],
+    "clone": ["aten.clone"], "index_put": ["aten.index_put"], "fill": ["aten.fill"],
+    "nn.functional.scaled_dot_product_attention": ["aten._scaled_dot_product_flash_attention_for_cpu"],
+    "scalar_tensor": ["aten.scalar_tensor", "aten.full"], "arange": ["aten.arange"],
 }
 #: Claimed packets no OpInfo above produces as such, and why.
 NOT_FROM_OPINFO = {
