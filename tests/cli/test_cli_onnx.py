@@ -1,9 +1,10 @@
 """run, inspect, bench and cache on a real ONNX file (made with onnx.helper in conftest).
 
-One module-scoped cache directory: ``inspect`` runs first and fills it, ``run`` then
-loads from it, so the two are checked against each other and the cache outcome is
-known. Expected values come from numpy (the model written out by hand) and from the
-SVG itself, never from the CLI's own reporting alone.
+The steps that share a cache directory live in one test (pytest-xdist may put tests
+of one module on different workers): ``inspect`` fills it, ``run`` reads and extends
+it, so the two are checked against each other and every cache outcome is known.
+Expected values come from numpy (the model written out by hand) and from the SVG
+itself, never from the CLI's own reporting alone.
 """
 
 from __future__ import annotations
@@ -19,29 +20,14 @@ from ._util import onnx_reference, run_cli
 SVG = "{http://www.w3.org/2000/svg}"
 
 
-@pytest.fixture(scope="module")
-def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("onnx_cli")
-
-
-@pytest.fixture(scope="module")
-def inspected(onnx_file: Path, workdir: Path):  # noqa: ANN201
-    r = run_cli("inspect", str(onnx_file), "--svg", str(workdir / "g.svg"), "--html", str(workdir / "r.html"),
-                "--json", cache_dir=workdir / "cache")
+def _inspect(onnx_file: Path, work: Path) -> dict:
+    r = run_cli("inspect", str(onnx_file), "--svg", str(work / "g.svg"), "--html", str(work / "r.html"),
+                "--json", cache_dir=work / "cache")
     assert r.rc == 0, r.stderr
     return r.json
 
 
-@pytest.fixture(scope="module")
-def ran(onnx_file: Path, workdir: Path, inspected):  # noqa: ANN001, ANN201
-    x = np.random.default_rng(5).standard_normal((3, 6)).astype(np.float32)
-    np.save(workdir / "x.npy", x)
-    r = run_cli("run", str(onnx_file), "--input", f"x={workdir / 'x.npy'}", "--json", cache_dir=workdir / "cache")
-    assert r.rc == 0, r.stderr
-    return x, r.json
-
-
-def test_inspect_placement(inspected) -> None:  # noqa: ANN001
+def _check_inspect_placement(inspected: dict) -> None:
     place = inspected["placement"]
     assert inspected["ran"] is False
     assert place["summary"]["webnn_nodes"] == 4 and place["summary"]["host_nodes"] == 1
@@ -54,8 +40,8 @@ def test_inspect_placement(inspected) -> None:  # noqa: ANN001
     assert inspected["inputs"][0]["shape"] == [1, 6]
 
 
-def test_svg_is_well_formed_and_agrees_with_the_placement(inspected, workdir: Path) -> None:  # noqa: ANN001
-    root = ET.parse(workdir / "g.svg").getroot()
+def _check_svg(inspected: dict, path: Path) -> None:
+    root = ET.parse(path).getroot()
     assert root.tag == f"{SVG}svg"
     drawn = {g.get("data-node"): g for g in root.iter(f"{SVG}g") if g.get("data-kind") == "node"}
     nodes = inspected["placement"]["nodes"]
@@ -70,18 +56,15 @@ def test_svg_is_well_formed_and_agrees_with_the_placement(inspected, workdir: Pa
     assert len(list(root.iter(f"{SVG}path"))) >= 6  # 5 data edges + the arrow marker
 
 
-def test_html_is_well_formed_with_picture_and_tables(inspected, workdir: Path) -> None:  # noqa: ANN001
-    root = ET.parse(workdir / "r.html").getroot()
+def _check_html(path: Path) -> None:
+    root = ET.parse(path).getroot()
     assert root.tag == "{http://www.w3.org/1999/xhtml}html"
-    text = "".join(root.itertext())
-    assert "no WebNN converter for Mod" in text
+    assert "no WebNN converter for Mod" in "".join(root.itertext())
     assert any(el.tag == f"{SVG}svg" for el in root.iter())
-    rows = [tr for tr in root.iter("{http://www.w3.org/1999/xhtml}tr")]
-    assert len(rows) > 5
+    assert len(list(root.iter("{http://www.w3.org/1999/xhtml}tr"))) > 5
 
 
-def test_run_outputs_match_numpy_and_placement_matches_inspect(ran, inspected) -> None:  # noqa: ANN001
-    x, doc = ran
+def _check_run(x: np.ndarray, doc: dict, inspected: dict) -> None:
     ref = onnx_reference(x)
     outs = {o["name"]: o for o in doc["outputs"]}
     assert set(outs) == {"y", "z"}
@@ -96,23 +79,47 @@ def test_run_outputs_match_numpy_and_placement_matches_inspect(ran, inspected) -
     run_nodes = {(n["index"], n["where"], n["partition"]) for n in doc["placement"]["nodes"]}
     inspect_nodes = {(n["index"], n["where"], n["partition"]) for n in inspected["placement"]["nodes"]}
     assert run_nodes == inspect_nodes
-
-
-def test_run_reports_cache_and_time_to_first_result(ran) -> None:  # noqa: ANN001
-    _, doc = ran
-    # inspect compiled for batch 1; this run feeds batch 3: a new signature, so a miss that is saved
+    # inspect compiled for batch 1; this run feeds batch 3: a new signature, so misses that are saved
     assert doc["time_to_first_result"]["seconds"] > 0
-    assert "miss" in doc["time_to_first_result"]["cache"]
+    assert doc["time_to_first_result"]["cache"] == "graph cache miss: converted, compiled and saved"
     assert doc["cache_counters"]["saves"] == 2
 
 
-def test_second_run_hits_the_cache(onnx_file: Path, workdir: Path, ran) -> None:  # noqa: ANN001
-    r = run_cli("run", str(onnx_file), "--input", f"x={workdir / 'x.npy'}", "--json", cache_dir=workdir / "cache")
-    assert r.rc == 0, r.stderr
-    doc = r.json
+def test_inspect_picture_run_and_cache_agree(onnx_file: Path, tmp_path: Path) -> None:
+    """inspect (picture + tables) -> run with a real input (numpy reference) -> run again
+    (cache hit) -> cache list / info / delete / clear, all on one cache directory."""
+    inspected = _inspect(onnx_file, tmp_path)
+    _check_inspect_placement(inspected)
+    _check_svg(inspected, tmp_path / "g.svg")
+    _check_html(tmp_path / "r.html")
+
+    cache = tmp_path / "cache"
+    x = np.random.default_rng(5).standard_normal((3, 6)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    first = run_cli("run", str(onnx_file), "--input", f"x={tmp_path / 'x.npy'}", "--json", cache_dir=cache)
+    assert first.rc == 0, first.stderr
+    _check_run(x, first.json, inspected)
+
+    second = run_cli("run", str(onnx_file), "--input", f"x={tmp_path / 'x.npy'}", "--json", cache_dir=cache)
+    assert second.rc == 0, second.stderr
+    doc = second.json
     assert doc["time_to_first_result"]["cache"] == "graph cache hit"
     assert doc["cache_counters"]["hits"] == 2 and doc["cache_counters"]["misses"] == 0
     assert {p["cache"] for p in doc["placement"]["partitions"]} == {"hit"}
+
+    listed = run_cli("cache", "list", "--json", cache_dir=cache)
+    assert listed.rc == 0, listed.stderr
+    entries = listed.json["entries"]
+    assert len(entries) == 4  # two partitions x two input signatures
+    assert all(e["key"].startswith("onnx-") and e["device"] == "cpu" and e["visible"] for e in entries)
+    info = run_cli("cache", "info", "--json", cache_dir=cache)
+    assert info.rc == 0 and info.json["entries"] == 4
+    assert info.json["counters"]["saves"] == 4 and info.json["counters"]["hits"] == 2
+    deleted = run_cli("cache", "delete", entries[0]["key"], "--json", cache_dir=cache)
+    assert deleted.rc == 0 and deleted.json["deleted"] is True
+    cleared = run_cli("cache", "clear", cache_dir=cache)
+    assert cleared.rc == 0 and "deleted 3 entries" in cleared.stdout
+    assert run_cli("cache", "list", "--json", cache_dir=cache).json["entries"] == []
 
 
 def test_run_human_output(onnx_file: Path, tmp_path: Path) -> None:
@@ -123,24 +130,6 @@ def test_run_human_output(onnx_file: Path, tmp_path: Path) -> None:
     assert "Mod" in out and "no WebNN converter for Mod" in out
     assert "time to first result" in out and "cache off" in out
     assert "vs ONNX Runtime" in out
-
-
-def test_cache_commands_list_delete_clear(ran, workdir: Path) -> None:  # noqa: ANN001
-    cache = workdir / "cache"
-    listed = run_cli("cache", "list", "--json", cache_dir=cache)
-    assert listed.rc == 0, listed.stderr
-    entries = listed.json["entries"]
-    assert len(entries) == 4  # two partitions x two input signatures
-    assert all(e["key"].startswith("onnx-") and e["device"] == "cpu" and e["visible"] for e in entries)
-    info = run_cli("cache", "info", "--json", cache_dir=cache)
-    assert info.rc == 0 and info.json["entries"] == 4
-    assert info.json["counters"]["saves"] >= 4 and info.json["counters"]["hits"] >= 2
-    gone = entries[0]["key"]
-    deleted = run_cli("cache", "delete", gone, "--json", cache_dir=cache)
-    assert deleted.rc == 0 and deleted.json["deleted"] is True
-    cleared = run_cli("cache", "clear", cache_dir=cache)
-    assert cleared.rc == 0 and "deleted 3 entries" in cleared.stdout
-    assert run_cli("cache", "list", "--json", cache_dir=cache).json["entries"] == []
 
 
 def test_bench_json_and_plot(onnx_file: Path, tmp_path: Path) -> None:

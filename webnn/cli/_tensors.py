@@ -46,7 +46,8 @@ def parse_input_args(values: Sequence[str] | None) -> dict[str, str]:
 def load_feeds(specs: Sequence[TensorSpec], files: Mapping[str, str], seed: int) -> tuple[dict[str, np.ndarray],
                                                                                            dict[str, str]]:
     """Arrays for every input: from ``files`` (by name, or by position ``0``, ``1``...),
-    else random of the declared type and shape. Returns the feeds and where each came from."""
+    else random of the declared type and shape (seeded by ``seed`` and the input's
+    position). Returns the feeds and where each came from."""
     by_name = {s.name: s for s in specs}
     resolved: dict[str, str] = {}
     for key, path in files.items():
@@ -58,15 +59,14 @@ def load_feeds(specs: Sequence[TensorSpec], files: Mapping[str, str], seed: int)
             names = ", ".join(repr(s.name) for s in specs) or "none"
             raise CLIError(f"--input {key!r}: the model has no input of that name (its inputs: {names}; "
                            "a position 0, 1, ... works too)")
-    rng = np.random.default_rng(seed)
     feeds: dict[str, np.ndarray] = {}
     sources: dict[str, str] = {}
-    for spec in specs:
+    for position, spec in enumerate(specs):
         if spec.name in resolved:
             feeds[spec.name] = read_npy(spec, resolved[spec.name])
             sources[spec.name] = resolved[spec.name]
-        else:
-            feeds[spec.name] = random_array(spec, rng)
+        else:  # one stream per input: its values do not depend on which others came from files
+            feeds[spec.name] = random_array(spec, np.random.default_rng((seed, position)))
             sources[spec.name] = f"random (seed {seed})"
     return feeds, sources
 

@@ -68,16 +68,16 @@ def main(args: argparse.Namespace, ui: UI) -> int:
         host = sample_host("onnx", ui)
     else:
         host = open_model(args.model, ui)
+    graph = host.graph()
+    if args.svg and graph is None:
+        raise CLIError(f"--svg: no per-node placement from the {host.framework} integration (it reports per op "
+                       "type), so there is no graph to colour; --html gives the tables", FAILURE)
     specs, feeds, sources = feeds_for(host, args)
     with ui.status(f"WebNN via {host.framework}: partitioning, converting, compiling"), \
             ui.collect_warnings() as warns:
         runner = host.webnn_runner(settings)
         runner.prepare(feeds)
         place = runner.placement()
-    graph = host.graph()
-    if args.svg and graph is None:
-        raise CLIError(f"--svg: no per-node placement from the {host.framework} integration (it reports per op "
-                       "type), so there is no graph to colour; --html gives the tables", FAILURE)
     title = f"{os.path.basename(host.label)} \u2014 WebNN placement ({host.framework}, {settings.device})"
     written = {}
     if args.svg:
