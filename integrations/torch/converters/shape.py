@@ -86,7 +86,8 @@ def _slice_geometry(node: torch.fx.Node) -> tuple[list[int], list[int], list[int
         start += n
     start = min(max(start, 0), n)
     starts, sizes, strides = [0] * rank, list(shape), [1] * rank
-    starts[dim], sizes[dim], strides[dim] = start, shape_of(node)[dim], step
+    # WebNN's sizes are the window read from the input; the output has ceil(size / stride) elements
+    starts[dim], sizes[dim], strides[dim] = start, (shape_of(node)[dim] - 1) * step + 1, step
     return starts, sizes, strides
 
 
@@ -94,7 +95,7 @@ def _slice_geometry(node: torch.fx.Node) -> tuple[list[int], list[int], list[int
 def slice_(cx: ConvertContext, node: torch.fx.Node) -> MLOperand:
     x = cx.operand(node.args[0])
     starts, sizes, strides = _slice_geometry(node)
-    if list(sizes) == list(x.shape) and all(s == 0 for s in starts):
+    if list(sizes) == list(x.shape) and all(s == 0 for s in starts) and all(k == 1 for k in strides):
         return x
     if all(s == 1 for s in strides):
         return cx.builder.slice(x, starts, sizes)
