@@ -147,3 +147,8 @@ def test_gpu_without_cuda_is_one_line(tmp_path: Path) -> None:
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
     _one_line_error(run_cli("ops", "--device", "gpu", cache_dir=tmp_path), 1, "CUDA is not available")
+
+
+def test_framework_choice_is_for_the_sample_only(tmp_path: Path) -> None:
+    _one_line_error(run_cli("run", "m.onnx", "--framework", "onnx", cache_dir=tmp_path), 2, "--framework picks")
+    _one_line_error(run_cli("bench", "--framework", "caffe", cache_dir=tmp_path), 2, "invalid choice")

@@ -81,7 +81,7 @@ def _check_run(x: np.ndarray, doc: dict, inspected: dict) -> None:
     assert run_nodes == inspect_nodes
     # inspect compiled for batch 1; this run feeds batch 3: a new signature, so misses that are saved
     assert doc["time_to_first_result"]["seconds"] > 0
-    assert doc["time_to_first_result"]["cache"] == "graph cache miss: converted, compiled and saved"
+    assert doc["time_to_first_result"]["cache"] == "cache miss: converted, compiled, saved"
     assert doc["cache_counters"]["saves"] == 2
 
 
@@ -103,7 +103,7 @@ def test_inspect_picture_run_and_cache_agree(onnx_file: Path, tmp_path: Path) ->
     second = run_cli("run", str(onnx_file), "--input", f"x={tmp_path / 'x.npy'}", "--json", cache_dir=cache)
     assert second.rc == 0, second.stderr
     doc = second.json
-    assert doc["time_to_first_result"]["cache"] == "graph cache hit"
+    assert doc["time_to_first_result"]["cache"] == "cache hit"
     assert doc["cache_counters"]["hits"] == 2 and doc["cache_counters"]["misses"] == 0
     assert {p["cache"] for p in doc["placement"]["partitions"]} == {"hit"}
 

@@ -33,7 +33,7 @@ class TorchHost:
         self.output_names = list(output_names) if output_names else None
         self.label = label
         self._feeds = feeds
-        self._devices: dict[str, Any] = {}
+        self._device = "cpu"
 
     @classmethod
     def from_pt2(cls, path: str, ui: Any) -> TorchHost:
@@ -100,10 +100,12 @@ class TorchHost:
 
     # -- runners -------------------------------------------------------------------------------
     def module_on(self, device: str) -> Any:
+        """The module on ``device`` (moved in place: one invocation uses one device)."""
         dev = torch_device(device)
-        if dev not in self._devices:
-            self._devices[dev] = self.module.to(dev) if dev != "cpu" else self.module
-        return self._devices[dev]
+        if dev != self._device:
+            self.module = self.module.to(dev)
+            self._device = dev
+        return self.module
 
     def host_runner(self, device: str = "cpu") -> _TorchRunner:
         return _TorchRunner(self, self.module_on(device), torch_device(device))

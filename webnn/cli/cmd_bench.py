@@ -25,7 +25,7 @@ from ._common import add_cache, add_device, add_inputs, add_json, feeds_for, set
 from ._errors import CLIError
 from ._host import Host, WebNNSettings, check_device, open_model, timed, warm_up
 from ._placement import Placement
-from ._samples import sample_hosts
+from ._samples import FRAMEWORKS, sample_hosts
 from ._tensors import parse_input_args
 from ._ui import UI, fmt_seconds
 from .cmd_run import cache_word
@@ -44,6 +44,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("model", nargs="?", metavar="MODEL",
                    help=".onnx, .tflite or .pt2 file; omit for the embedded sample in all three integrations")
     add_device(p)
+    p.add_argument("--framework", action="append", choices=FRAMEWORKS, metavar="F",
+                   help="embedded sample only: onnx, tflite or torch (repeatable; default all three)")
     p.add_argument("--runs", type=_positive, default=20, metavar="N", help="timed runs per path (default 20)")
     p.add_argument("--plot", metavar="FILE", help="bar chart: .svg (built in) or .png (needs matplotlib)")
     add_inputs(p)
@@ -92,6 +94,7 @@ def measure(host: Host, settings: WebNNSettings, feeds: dict[str, Any], runs: in
             out[path] = {"time_to_first_result": first, **_stats(times)}
     assert place is not None
     out["webnn"]["cache"] = cache_word(place)
+    out["webnn"]["cache_outcomes"] = place.cache_counts()
     out["placement_summary"] = place.summary()
     out["speedup"] = {"latency": out["host"]["median"] / out["webnn"]["median"],
                       "time_to_first_result": out["host"]["time_to_first_result"]
@@ -109,13 +112,16 @@ def main(args: argparse.Namespace, ui: UI) -> int:
         check_device(settings)
     results, skipped = [], []
     if args.model is not None:
+        if args.framework:
+            raise CLIError("--framework picks among the embedded sample's builds; a MODEL file has its own "
+                           "framework")
         host = open_model(args.model, ui)
         _, feeds, _ = feeds_for(host, args)
         results.append(measure(host, settings, feeds, args.runs, ui))
     else:
         if args.input:
             raise CLIError("--input needs a MODEL (the embedded sample brings its own image)")
-        for fw, host, why in sample_hosts(ui):
+        for fw, host, why in sample_hosts(ui, tuple(args.framework or FRAMEWORKS)):
             if host is None:
                 skipped.append({"framework": fw, "reason": why})
                 continue
@@ -137,7 +143,9 @@ def main(args: argparse.Namespace, ui: UI) -> int:
     for r in results:
         for path in ("host", "webnn"):
             m = r[path]
-            name = r["host_name"] if path == "host" else f"WebNN ({m['cache']})"
+            outcomes = ", ".join(f"{k}" if len(m["cache_outcomes"]) == 1 else f"{n} {k}"
+                                 for k, n in sorted(m["cache_outcomes"].items())) if path == "webnn" else ""
+            name = r["host_name"] if path == "host" else f"WebNN (cache {outcomes or 'unused'})"
             speed = "" if path == "host" else (f"latency {r['speedup']['latency']:.2f}x, first result "
                                                f"{r['speedup']['time_to_first_result']:.2f}x")
             table.add_row(escape(r["model"]) if path == "host" else "", escape(name),

@@ -29,7 +29,7 @@ from ._errors import FAILURE, CLIError, one_line
 from ._host import SAMPLE_ORIGIN, Host, WebNNSettings, check_device, open_model, timed, warm_up
 from ._placement import Placement
 from ._render import outputs_table, placement_tables
-from ._samples import sample_hosts
+from ._samples import FRAMEWORKS, sample_hosts
 from ._tensors import compare, parse_input_args, summarize
 from ._ui import UI, fmt_seconds
 
@@ -37,6 +37,7 @@ HELP = "run a model (or the embedded sample) through WebNN with host fallback"
 EXAMPLES = """examples:
   webnn run                                  the embedded sample through ONNX Runtime, TFLite and torch.compile
   webnn run model.onnx --input x=image.npy   one model, with a real input
+  webnn run --framework onnx --framework torch    the sample in two integrations only
   webnn run model.tflite --device gpu --json
 """
 
@@ -47,6 +48,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("model", nargs="?", metavar="MODEL",
                    help=".onnx, .tflite or .pt2 (torch.export) file; omit for the embedded sample")
     add_device(p)
+    p.add_argument("--framework", action="append", choices=FRAMEWORKS, metavar="F",
+                   help="embedded sample only: onnx, tflite or torch (repeatable; default all three)")
     add_inputs(p)
     add_cache(p)
     add_json(p)
@@ -60,9 +63,9 @@ def cache_word(place: Placement) -> str:
     if counts.get("off") == len(place.partitions):
         return "cache off"
     if counts.get("hit") == len(place.partitions):
-        return "graph cache hit"
+        return "cache hit"
     if counts.get("miss") == len(place.partitions):
-        return "graph cache miss: converted, compiled and saved"
+        return "cache miss: converted, compiled, saved"
     return ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
 
 
@@ -115,7 +118,7 @@ def show(result: dict[str, Any], specs_line: str, ui: UI) -> None:
         line = f"[bold]time to first result[/bold]: cold {fmt_seconds(t['cold'])} ({escape(t['cold_cache'])})"
         if "warm" in t:
             ratio = t["cold"] / t["warm"] if t["warm"] > 0 else float("inf")
-            line += f" → warm {fmt_seconds(t['warm'])} ({escape(t['warm_cache'])}), {ratio:.1f}x faster"
+            line += f" → warm {fmt_seconds(t['warm'])} ({escape(t['warm_cache'])}): {ratio:.1f}x"
         ui.print(line)
     else:
         ui.print(f"[bold]time to first result[/bold]: {fmt_seconds(t['seconds'])} ({escape(t['cache'])}); "
@@ -134,6 +137,8 @@ def main(args: argparse.Namespace, ui: UI) -> int:
     parse_input_args(args.input)  # malformed --input values fail before any framework is imported
     if args.model is None:
         return run_sample(args, ui)
+    if args.framework:
+        raise CLIError("--framework picks among the embedded sample's builds; a MODEL file has its own framework")
     if args.device != "cpu":
         check_device(settings_from(args))
     host = open_model(args.model, ui)
@@ -166,7 +171,7 @@ def run_sample(args: argparse.Namespace, ui: UI) -> int:
     else:
         ui.print("graph cache: off (--no-cache): no warm runs")
     results, skipped, failed = [], [], []
-    for fw, host, why in sample_hosts(ui):
+    for fw, host, why in sample_hosts(ui, tuple(args.framework or FRAMEWORKS)):
         if host is None:
             skipped.append({"framework": fw, "reason": why})
             ui.print(f"\n[yellow]skipped {fw}[/yellow]: {escape(why or '')}")
