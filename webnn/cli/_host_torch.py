@@ -1,6 +1,7 @@
 """torch models (an ``ExportedProgram`` saved as ``.pt2``, or the embedded sample
 module): eager torch as the host path, ``torch.compile(backend="webnn")`` as the
-WebNN path. torch compiles at the first call, so preparing a placement runs once."""
+WebNN path (the backend function is passed, which is what the name "webnn" resolves
+to through the entry point). torch compiles at the first call, so preparing a placement runs once."""
 
 from __future__ import annotations
 
@@ -155,13 +156,15 @@ class _WebNNRunner(_TorchRunner):
     def __init__(self, host: TorchHost, settings: WebNNSettings) -> None:
         import torch
 
-        from webnn.integrations.torch import clear_reports
+        from webnn.integrations.torch import clear_reports, webnn_backend
 
         torch._dynamo.reset()
         clear_reports()
         options = {"device": settings.device, "cache": settings.cache, "cache_dir": settings.cache_dir,
                    "origin": settings.origin}
-        compiled = torch.compile(host.module_on(settings.device), backend="webnn",
+        # The backend function itself, not the name "webnn": the name needs the package's entry point,
+        # which an environment installed before it existed lacks; the function is the same backend.
+        compiled = torch.compile(host.module_on(settings.device), backend=webnn_backend,
                                  options={k: v for k, v in options.items() if v is not None})
         super().__init__(host, compiled, torch_device(settings.device))
         self.settings = settings
