@@ -4,6 +4,7 @@ from . import (  # noqa: F401
     activation,
     conv,
     elementwise,
+    gather_scatter,
     linalg,
     normalization,
     pool,
@@ -11,5 +12,4 @@ from . import (  # noqa: F401
     recurrent,
     reduction,
     shape,
-    gather_scatter,
 )
