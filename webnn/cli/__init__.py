@@ -55,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"webnn {_version()}")
     parser.add_argument("--debug", action="store_true",
-                        help="show tracebacks and the frameworks' native logging (also after the command)")
+                        help="show tracebacks and the frameworks' native logging (may also follow the command)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for module in (cmd_run, cmd_inspect, cmd_bench, cmd_cache, cmd_ops):
         module.add_parser(sub)
@@ -74,6 +74,12 @@ def _version() -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``webnn`` console script and ``python -m webnn``."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    import importlib.util
+
+    if importlib.util.find_spec("rich") is None:
+        sys.stderr.write("webnn: error: the command line needs rich, which is not installed (pip install "
+                         "'webnn[cli]')\n")
+        return FAILURE
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:

@@ -62,7 +62,7 @@ class UI:
         else:
             yield
 
-    def progress(self, total: int, description: str) -> Any:
+    def progress(self) -> Any:
         """A rich progress bar on stderr (disabled when stderr is not a terminal)."""
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 

@@ -77,7 +77,7 @@ def measure(host: Host, settings: WebNNSettings, feeds: dict[str, Any], runs: in
     with ui.status(f"{host.framework}: one-time framework set-up"), ui.collect_warnings():
         out["framework_setup_seconds"] = warm_up(host, settings)
     place: Placement | None = None
-    with ui.progress(2 * runs, "") as bar, ui.collect_warnings() as warns:
+    with ui.progress() as bar, ui.collect_warnings() as warns:
         for path in ("host", "webnn"):
             task = bar.add_task(f"{host.framework}: {'WebNN' if path == 'webnn' else host.host_name}", total=runs)
             if path == "host":
