@@ -206,7 +206,10 @@ class _Job:
                                  min_size=self.opts.min_partition_size, fallback=self.opts.fallback,
                                  report=self.report, host_device=self.host)
         if mode == "inference" and self.key is not None and self._whole_graph_eligible(gm, lifted):
-            cache.save(self.context, self.key, lifted[0].graph)
+            from torch._subclasses.fake_tensor import unset_fake_temporarily
+
+            with unset_fake_temporarily():
+                cache.save(self.context, self.key, lifted[0].graph)
         forward = gm.forward
 
         def run(args: list[Any]) -> list[Any]:

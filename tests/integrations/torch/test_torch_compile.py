@@ -328,6 +328,8 @@ torch.manual_seed(int(sys.argv[2]))
 kind = sys.argv[3]
 if kind == "resnet":
     m, args = models.ResNet().eval(), (torch.randn(2, 3, 32, 32),)
+elif kind == "encoder":
+    m, args = models.Encoder().eval(), (torch.randint(0, 100, (2, 12)),)
 else:
     m, args = models.WithUnsupportedOp().eval(), (torch.randn(4, 8),)
 with torch.no_grad():
@@ -348,13 +350,14 @@ def _run_cache_script(tmp_path: Path, cache_dir: Path, seed: int, kind: str) -> 
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def test_second_process_hits_the_cache(tmp_path):
+@pytest.mark.parametrize("kind", ["resnet", "encoder"])
+def test_second_process_hits_the_cache(tmp_path, kind):
     if not _cache_works(tmp_path):
         pytest.skip("the core graph cache is not available in this build")
     cache_dir = tmp_path / "shared-cache"
-    first = _run_cache_script(tmp_path, cache_dir, 0, "resnet")
+    first = _run_cache_script(tmp_path, cache_dir, 0, kind)
     assert first["stats"]["conversions"] == 1 and first["stats"]["saves"] == 2 and first["err"] < 1e-4
-    second = _run_cache_script(tmp_path, cache_dir, 0, "resnet")
+    second = _run_cache_script(tmp_path, cache_dir, 0, kind)
     # the whole graph came from the cache: no AOT tracing, no conversion, no build
     assert second["stats"]["graph_hits"] == 1
     assert second["stats"]["aot_traces"] == 0 and second["stats"]["conversions"] == 0
