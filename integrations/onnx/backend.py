@@ -55,8 +55,22 @@ class WebNNBackend(Backend):
         data = model.SerializeToString() if isinstance(model, onnx.ModelProto) else model
         device_type = "gpu" if Device(device).type == DeviceType.CUDA else "cpu"
         options = {"deviceType": device_type, **kwargs.pop("provider_options", {})}
+        if "context" not in options and options.get("cache", "1") in ("0", False):
+            options["context"] = cls._shared_context(device_type)
         session = InferenceSession(data, providers=[(PROVIDER, options), CPU], **kwargs)
         return WebNNBackendRep(session)
+
+    _contexts: dict[str, Any] = {}
+
+    @classmethod
+    def _shared_context(cls, device_type: str) -> Any:
+        """One cache-less MLContext per device for every model this backend prepares."""
+        context = cls._contexts.get(device_type)
+        if context is None:
+            import webnn
+
+            context = cls._contexts[device_type] = webnn.ml.create_context(device_type, cache=False)
+        return context
 
     @classmethod
     def run_model(cls, model: onnx.ModelProto, inputs: Sequence[Any], device: str = "CPU",

@@ -94,14 +94,18 @@ class OrtStep:
 
     kind = "ort"
 
-    def __init__(self, session: Any, inputs: Sequence[str], outputs: Sequence[str], partition: int | None) -> None:
+    def __init__(self, session: Any, inputs: Sequence[str], outputs: Sequence[str], partition: int | None,
+                 constant_feeds: Mapping[str, np.ndarray] | None = None) -> None:
         self.session = session
         self.inputs = tuple(inputs)
         self.outputs = tuple(outputs)
         self.partition = partition
+        self.constant_feeds = dict(constant_feeds or {})
 
     def run(self, env: dict[str, Any], run_options: Any) -> None:
-        results = self.session.run(list(self.outputs), {n: env[n] for n in self.inputs}, run_options)
+        feeds = {n: env[n] for n in self.inputs}
+        feeds.update(self.constant_feeds)
+        results = self.session.run(list(self.outputs), feeds, run_options)
         env.update(zip(self.outputs, results))
 
 
@@ -151,13 +155,31 @@ class PlanContext:
     def query(self) -> SupportQuery:
         if self._query is None:
             assert self.context is not None
-            self._query = SupportQuery(self.context.op_support_limits())
+            self._query = support_query(self.context)
         return self._query
 
     @property
     def cache_usable(self) -> bool:
         return bool(self.webnn is not None and self.webnn.cache and self.context is not None
                     and getattr(self.context, "cache_enabled", False))
+
+
+_QUERIES: dict[tuple[str, int], SupportQuery] = {}
+
+
+def support_query(context: MLContext) -> SupportQuery:
+    """The context's ``op_support_limits()`` as a SupportQuery, computed once per device.
+
+    The limits depend only on the backend's lowerings for the device kind, and
+    computing them takes milliseconds, which every new session would pay again.
+    """
+    import webnn.builder
+
+    key = (context.device, len(webnn.builder.OPS))
+    query = _QUERIES.get(key)
+    if query is None:
+        query = _QUERIES[key] = SupportQuery(context.op_support_limits())
+    return query
 
 
 def whole_model_plan(pc: PlanContext, signature: Signature, reason: str) -> Plan:
@@ -290,9 +312,9 @@ def _assemble(pc: PlanContext, spec: Specialized, views: list[NodeView], parts: 
                 v = views[p]
                 placement[v.index] = NodePlacement(v.index, v.name, v.op_type, PROVIDER, pid, None, status)
         else:
-            sub = extract(spec, part.nodes, part.inputs, part.outputs)
+            sub, constant_feeds = extract(spec, part.nodes, part.inputs, part.outputs)
             session = pc.make_session(sub.SerializeToString())
-            steps.append(OrtStep(session, _runtime_inputs(spec, part), part.outputs, pid))
+            steps.append(OrtStep(session, _runtime_inputs(spec, part), part.outputs, pid, constant_feeds))
             for p in part.nodes:
                 v = views[p]
                 reason = reasons[p] or f"partition smaller than minPartitionSize={pc.webnn.min_partition_size}"

@@ -181,7 +181,7 @@ class ConvertContext:
             from webnn.dtypes import numpy_dtype
 
             array = array.astype(numpy_dtype(data_type))
-        return self.leaf(self.builder.constant(np.ascontiguousarray(array)))
+        return self.leaf(self.builder.constant(np.require(array, requirements="C")))  # keeps 0-d arrays 0-d
 
     def scalar(self, value: float | int, data_type: str, rank: int = 0) -> MLOperand:
         """A constant holding one value, shaped ``[1] * rank`` (broadcasts against anything)."""

@@ -11,20 +11,38 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import onnx
 from onnx import ModelProto, TypeProto, helper
 
 from .errors import fail
-from .specialize import Specialized, _tensor_proto, _without_shape
+from .model import has_subgraph
+from .specialize import Specialized, _elem_type, _tensor_proto, _without_shape
 
 
-def extract(spec: Specialized, positions: Sequence[int], inputs: Sequence[str], outputs: Sequence[str]) -> ModelProto:
-    """A model running ``spec``'s nodes at ``positions`` from ``inputs`` to ``outputs``."""
+def extract(spec: Specialized, positions: Sequence[int], inputs: Sequence[str], outputs: Sequence[str]
+            ) -> tuple[ModelProto, dict[str, np.ndarray]]:
+    """A model running ``spec``'s nodes at ``positions`` from ``inputs`` to ``outputs``, and
+    the folded values to feed it at every run.
+
+    A value folded at build time becomes an initializer, except where a control-flow
+    node reads it: ORT inlines an If whose condition is an initializer and then checks
+    the taken branch strictly, which the original model (condition computed at run
+    time) never asked for -- so those are fed as inputs, as in the original model.
+    """
     proto = spec.model.proto
     graph = onnx.GraphProto(name=f"{proto.graph.name or 'main'}_part")
-    graph.node.extend(proto.graph.node[spec.order[p]] for p in positions)
+    nodes = [proto.graph.node[spec.order[p]] for p in positions]
+    graph.node.extend(nodes)
+    control_inputs = {n for node in nodes if has_subgraph(node) for n in node.input}
+    feeds: dict[str, np.ndarray] = {}
     for name in inputs:
-        if name in spec.folded:
+        if name in spec.folded and name in control_inputs:
+            value = spec.folded[name]
+            graph.input.append(helper.make_value_info(name, helper.make_tensor_type_proto(
+                _elem_type(value), list(value.shape))))
+            feeds[name] = value
+        elif name in spec.folded:
             graph.initializer.append(_tensor_proto(spec.folded[name], name))
         elif spec.is_constant(name):
             graph.initializer.append(spec.model.initializers[name])
@@ -42,7 +60,7 @@ def extract(spec: Specialized, positions: Sequence[int], inputs: Sequence[str], 
     model = helper.make_model(graph, opset_imports=list(proto.opset_import),
                               ir_version=max(int(proto.ir_version), 4))
     model.functions.extend(proto.functions)
-    return model
+    return model, feeds
 
 
 def _type_of(spec: Specialized, name: str) -> TypeProto:
