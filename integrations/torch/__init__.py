@@ -19,6 +19,15 @@ Behaviour worth knowing:
   changed in place after compile is used by the next call.
 * Each static shape signature is its own WebNN graph and cache entry; graphs dynamo
   makes dynamic are specialised per concrete shape at first call.
+* Values cross between torch and WebNN as the same tensors (bool as a uint8 view); the
+  only copy is a clone of graph outputs returned outside ``torch.inference_mode``
+  (the torch backend produces inference tensors, which autograd and in-place ops refuse).
+* Not taken (they run in torch, and the report says why): ops without a WebNN
+  equivalent (erfinv, remainder, sort...), float64/bfloat16/complex values, zero-size
+  or symbolic shapes, training-mode batch norm and dropout. nn.LSTM/GRU reach the
+  backend already split into matmuls and activations by ATen (their ops are
+  CompositeImplicit), so WebNN's gru/lstm ops are not used; quantized
+  (``quantized_decomposed``) graphs are not converted.
 """
 
 from __future__ import annotations

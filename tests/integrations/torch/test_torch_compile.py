@@ -378,12 +378,22 @@ def test_second_process_hits_each_partition_around_a_fallback(tmp_path):
 
 # -- devices -------------------------------------------------------------------------------------------------
 @pytest.mark.cuda
-def test_cuda_resnet_matches_eager_without_host_round_trip():
+def test_cuda_resnet_matches_eager_without_host_round_trip(monkeypatch):
     if not torch.cuda.is_available():
         pytest.skip("no CUDA device on this machine")
+    devices = []
+    real = webnn.MLContext.compute_native
+
+    def spy(self, graph, inputs):
+        out = real(self, graph, inputs)
+        devices.extend(t.device.type for t in (*inputs.values(), *out.values()))
+        return out
+
+    monkeypatch.setattr(webnn.MLContext, "compute_native", spy)
     m = models.ResNet().eval().cuda()
     x = torch.randn(2, 3, 32, 32, device="cuda")
     got, _ = compile_run(m, x)
+    assert devices and set(devices) == {"cuda"}, "a value crossed to WebNN through the host"
     assert got.device.type == "cuda"
     assert_close(got, m(x), atol=1e-3, rtol=1e-3)
     assert wt.last_report().device.startswith("cuda") and wt.last_report().torch_nodes == 0
