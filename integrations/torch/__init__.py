@@ -24,10 +24,10 @@ Behaviour worth knowing:
   (the torch backend produces inference tensors, which autograd and in-place ops refuse).
 * Not taken (they run in torch, and the report says why): ops without a WebNN
   equivalent (erfinv, remainder, sort...), float64/bfloat16/complex values, zero-size
-  or symbolic shapes, training-mode batch norm and dropout. nn.LSTM/GRU reach the
-  backend already split into matmuls and activations by ATen (their ops are
-  CompositeImplicit), so WebNN's gru/lstm ops are not used; quantized
-  (``quantized_decomposed``) graphs are not converted.
+  or symbolic shapes, training-mode batch norm and dropout. Dynamo itself runs
+  nn.LSTM/nn.GRU modules eagerly (no graph reaches any backend), and ATen splits
+  ``aten.lstm``/``aten.gru`` into matmuls (CompositeImplicit), so WebNN's gru/lstm ops
+  are never the target; quantized (``quantized_decomposed``) graphs are not converted.
 """
 
 from __future__ import annotations
