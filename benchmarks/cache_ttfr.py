@@ -178,6 +178,7 @@ def main() -> None:
     if args.quick:
         args.runs, args.size, args.width_scale = 1, 32, 0.0625
 
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="webnn-ttfr-") as tmp:
         work = Path(tmp)
         prep = run_child("cold", args, work, save=True)  # fills the cache, also warms the OS file cache
@@ -201,6 +202,10 @@ def main() -> None:
     for name, runs, what in (("cold", cold, "build"), ("warm", warm, "load_graph")):
         print(f"{name:6}{med(runs, 'prepare_s') * 1e3:>9.1f} ms{med(runs, 'first_dispatch_s') * 1e3:>11.1f} ms"
               f"{med(runs, 'total_s') * 1e3:>7.1f} ms   ({med(runs, 'startup_s') * 1e3:.0f} ms)   prepare = {what}")
+    for name, runs in (("cold", cold), ("warm", warm)):
+        print(f"{name} runs, total ms: " + ", ".join(f"{r['total_s'] * 1e3:.0f}" for r in runs))
+    print(f"1-minute load average: {load_before:.1f} before, {os.getloadavg()[0]:.1f} after "
+          f"(other work on the machine inflates the dispatch times)")
     ratio = med(warm, "total_s") / med(cold, "total_s")
     identical = all(r["identical"] for r in warm)
     print(f"warm / cold time to first result: {ratio:.3f}  (bar: <= 0.25)   "
