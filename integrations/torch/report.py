@@ -72,6 +72,8 @@ class GraphReport:
         else:
             head += (f"{self.webnn_nodes}/{total} ATen nodes on WebNN, {self.torch_nodes} in torch, "
                      f"{len(self.partitions)} WebNN graph(s), built in {self.compile_seconds * 1e3:.0f} ms")
+        if self.mode == "training":
+            head += "; the backward graph runs in torch"
         lines = [head, f"  inputs: {self.signature}"]
         for p in self.partitions:
             ops = ", ".join(f"{k} x{v}" if v > 1 else k for k, v in sorted(p.webnn_ops.items()))
