@@ -76,9 +76,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     import importlib.util
 
-    if importlib.util.find_spec("rich") is None:
-        sys.stderr.write("webnn: error: the command line needs rich, which is not installed (pip install "
-                         "'webnn[cli]')\n")
+    if importlib.util.find_spec("rich") is None:  # a dependency; missing only in a broken install
+        sys.stderr.write("webnn: error: the command line needs rich, which is not installed (pip install rich)\n")
         return FAILURE
     parser = build_parser()
     args = parser.parse_args(argv)
