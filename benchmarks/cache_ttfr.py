@@ -208,8 +208,9 @@ def main() -> None:
           f"(other work on the machine inflates the dispatch times)")
     ratio = med(warm, "total_s") / med(cold, "total_s")
     identical = all(r["identical"] for r in warm)
-    print(f"warm / cold time to first result: {ratio:.3f}  (bar: <= 0.25)   "
-          f"warm outputs bit-identical to cold: {'yes' if identical else 'NO'}")
+    best = min(r["total_s"] for r in warm) / min(r["total_s"] for r in cold)
+    print(f"warm / cold time to first result: {ratio:.3f} of the medians (bar: <= 0.25), {best:.3f} of the "
+          f"fastest runs;   warm outputs bit-identical to cold: {'yes' if identical else 'NO'}")
 
 
 if __name__ == "__main__":
