@@ -324,7 +324,9 @@ def attention(cx: ConvertContext, node: torch.fx.Node) -> list[MLOperand | None]
     scale = node.kwargs.get("scale")
     scale = 1.0 / math.sqrt(shape_of(q_node)[-1]) if scale is None else float(scale)
     perm = list(range(rank - 2)) + [rank - 1, rank - 2]
-    scores = b.mul(b.matmul(q, b.transpose(k, permutation=perm)), cx.scalar(scale, dt))
+    # scaling q ([.., L, E]) costs less than scaling the scores ([.., L, S]) when E < S
+    qs = b.mul(q, cx.scalar(scale, dt))
+    scores = b.matmul(qs, b.transpose(k, permutation=perm))
     length, source = shape_of(q_node)[-2], shape_of(k_node)[-2]
     mask = node.kwargs.get("attn_mask")
     allowed = None
