@@ -8,8 +8,9 @@ Models (random weights, built here from tests/integrations/torch/models.py):
 
 Measured, on each device asked for (CPU, and CUDA when present):
 
-* steady-state latency (median of ``--iters`` runs after warm-up) of eager, webnn and
-  inductor, all in this process, and the ratios to eager;
+* steady-state latency (median of ``--iters`` interleaved runs after warm-up) of eager,
+  webnn and inductor, all in this process, and the ratios to eager; also the process CPU
+  time per run, which is the steadier figure on a machine shared with other work;
 * time to first result in a *new process* (``torch.compile`` call to first output), cold
   (empty caches) and warm (caches populated by a previous process) for webnn and for
   inductor (its FX graph and AOT autograd caches), and webnn's own share of it: the
@@ -83,14 +84,18 @@ def steady_state(name: str, device: str, backends: list[str], iters: int, warmup
             for _ in range(warmup):
                 fns[backend](*args)
         times: dict[str, list[float]] = {b: [] for b in backends}
+        cpu: dict[str, list[float]] = {b: [] for b in backends}
         for _ in range(iters):
             for backend, fn in fns.items():
                 _sync(device)
-                t = time.perf_counter()
+                t, c = time.perf_counter(), time.process_time()
                 fn(*args)
                 _sync(device)
                 times[backend].append(time.perf_counter() - t)
-    return {b: statistics.median(v) for b, v in times.items()}
+                cpu[backend].append(time.process_time() - c)
+    out = {b: statistics.median(v) for b, v in times.items()}
+    out.update({f"{b} (cpu time)": statistics.median(v) for b, v in cpu.items()})
+    return out
 
 
 _CHILD = """
@@ -155,8 +160,9 @@ def main() -> None:
             row = {"latency_ms": {k: v * 1e3 for k, v in lat.items()}}
             print(f"\n== {name} on {device}: steady-state latency (median of {args.iters})")
             for k, v in lat.items():
-                ratio = f"  x{v / lat['eager']:.3f} eager" if "eager" in lat else ""
-                print(f"  {k:9s} {v * 1e3:9.2f} ms{ratio}")
+                ref = "eager (cpu time)" if k.endswith("(cpu time)") else "eager"
+                ratio = f"  x{v / lat[ref]:.3f} eager" if ref in lat else ""
+                print(f"  {k:20s} {v * 1e3:9.2f} ms{ratio}")
             if not args.no_first_result:
                 ttf: dict = {}
                 for backend in (b for b in backends if b != "eager"):
