@@ -11,6 +11,7 @@ metadata (``node.meta["val"]``), never from running anything.
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -159,16 +160,9 @@ def output_dtype_check(op: str) -> Check:
     return check
 
 
-def input_dtype_check(op: str, index: int = 0) -> Check:
-    """Check that ``op`` takes the dtype of argument ``index``."""
-
-    def check(query: SupportQuery, node: torch.fx.Node) -> str | None:
-        return dtype_reason(query, op, dtype_of(node.args[index]))
-
-    return check
-
-
 def float_output_check(op: str) -> Check:
+    """Check that the node computes floating-point values and ``op`` takes their dtype."""
+
     def check(query: SupportQuery, node: torch.fx.Node) -> str | None:
         dt = dtype_of(node)
         if dt is None or not dt.is_floating_point:
@@ -186,13 +180,7 @@ def only_first_output_used(node: torch.fx.Node, what: str = "auxiliary outputs")
     return None
 
 
-def _getitem_target() -> Any:
-    import operator
-
-    return operator.getitem
-
-
-_getitem = _getitem_target()
+_getitem = operator.getitem
 
 
 # -- conversion context ---------------------------------------------------------------------
