@@ -114,6 +114,8 @@ class WebNNSupport(OperatorSupportBase):
         if REGISTRY.get(target) is None:
             return "no converter"
         for inp in node.all_input_nodes:
+            if not isinstance(inp.meta.get("val"), torch.Tensor):
+                return f"reads a value that is not a tensor ({inp.name})"
             reason = tensor_reason(inp.meta.get("val"), "an input", self.device_type)
             if reason:
                 return reason
