@@ -216,3 +216,36 @@ def parse(buf: np.ndarray) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
 
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def encode(layout: Layout) -> tuple[np.ndarray, str]:
+    """``layout`` as one 64-byte-aligned in-memory buffer and its checksum: byte for byte
+    what :func:`write` puts in a file (the remote tier ships these bytes)."""
+    raw = np.zeros(layout.size + ALIGN, np.uint8)
+    start = (-raw.ctypes.data) % ALIGN
+    buf = raw[start:start + layout.size]
+    _PREFIX.pack_into(buf, 0, MAGIC, FORMAT_VERSION, 0, len(layout.header))
+    buf[_PREFIX.size:layout.data_start] = np.frombuffer(layout.header, np.uint8)
+    for offset, arr in layout.arrays:
+        if arr.nbytes:
+            lo = layout.data_start + offset
+            buf[lo:lo + arr.nbytes] = np.frombuffer(memoryview(arr.reshape(-1)).cast("B"), np.uint8)
+    return buf, checksum(buf)
+
+
+def checksum(buf: np.ndarray, workers: int | None = None) -> str:
+    """The checksum of bytes already in memory (a 1-D uint8 array), chunks hashed in parallel."""
+    view = memoryview(buf).cast("B")
+    size = len(view)
+    count = max(1, math.ceil(size / CHUNK))
+
+    def chunk(i: int) -> bytes:
+        return hashlib.sha256(view[i * CHUNK:min(size, (i + 1) * CHUNK)]).digest()
+
+    workers = workers or min(8, os.cpu_count() or 1, count)
+    if workers <= 1 or count == 1:
+        digests = [chunk(i) for i in range(count)]
+    else:
+        with ThreadPoolExecutor(workers, thread_name_prefix="webnn-cache-hash") as pool:
+            digests = list(pool.map(chunk, range(count)))
+    return _combine(size, digests if size else [])
