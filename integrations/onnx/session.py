@@ -28,10 +28,11 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from onnx import TypeProto, helper
+from onnx import TensorProto, TypeProto, helper
 
 from .errors import invalid_argument
 from .model import LoadedModel, NodeArg, load_model, type_string
@@ -59,6 +60,9 @@ class InferenceSession:
         self._sess_options = sess_options
         self._kwargs = kwargs
         self._lock = threading.RLock()
+        self._input_specs = input_specs(self._model)
+        self._required_count = len(self._model.inputs)
+        self._all_outputs = list(self._model.output_names)
         self._setup()
 
     def _setup(self) -> None:
@@ -145,15 +149,16 @@ class InferenceSession:
     def run(self, output_names: Sequence[str] | None, input_feed: Mapping[str, Any], run_options: Any = None
             ) -> list[Any]:
         """Compute ``output_names`` (None: all) from ``input_feed`` (name -> array), as ORT does."""
-        names = self._output_names(output_names)
-        feeds, signature, types = self._check_feed(input_feed)
-        plan = self._plan(signature, types)
+        names = self._all_outputs if output_names is None else self._output_names(output_names)
+        feeds, signature = self._check_feed(input_feed)
+        plan = self._plans.get(signature)
+        if plan is None:
+            plan = self._plan(signature)
+        self._last = plan
         return plan.run(feeds, names, run_options)
 
-    def _output_names(self, output_names: Sequence[str] | None) -> list[str]:
+    def _output_names(self, output_names: Sequence[str]) -> list[str]:
         all_names = self._model.output_names
-        if output_names is None:
-            return list(all_names)
         if isinstance(output_names, str):
             raise invalid_argument(f"output_names must be a list of names or None, got {output_names!r}")
         for name in output_names:
@@ -161,53 +166,58 @@ class InferenceSession:
                 raise invalid_argument(f"Invalid output name:{name} (the model's outputs are {all_names})")
         return list(output_names)
 
-    def _check_feed(self, input_feed: Mapping[str, Any]) -> tuple[dict[str, Any], tuple, dict[str, TypeProto]]:
+    def _check_feed(self, input_feed: Mapping[str, Any]) -> tuple[dict[str, Any], tuple]:
+        """Validate the feed as ORT does; return contiguous arrays and the input signature."""
         if not isinstance(input_feed, Mapping):
             raise invalid_argument(f"input_feed must be a dict of name -> array, got {type(input_feed).__name__}")
+        specs = self._input_specs
+        if len(input_feed) < self._required_count or any(n not in specs for n in input_feed):
+            self._feed_names_error(input_feed)
+        feeds: dict[str, Any] = {}
+        signature = []
+        for spec in specs.values():
+            if spec.name not in input_feed:
+                if spec.required:
+                    self._feed_names_error(input_feed)
+                continue
+            value = input_feed[spec.name]
+            if not spec.tensor:
+                feeds[spec.name] = value
+                signature.append((spec.name, spec.type, ()))
+                continue
+            array = value if type(value) is np.ndarray else np.asarray(value)
+            if not array.flags.c_contiguous:  # (ascontiguousarray would turn a 0-d array into 1-d)
+                array = np.ascontiguousarray(array)
+            if array.dtype != spec.dtype and spec.dtype is not None and not (
+                    spec.elem_type == TensorProto.STRING and array.dtype.kind in "USO"):
+                raise invalid_argument(f"Unexpected input data type. Actual: ({_type_name(_elem_type(array))}) , "
+                                       f"expected: ({spec.type}) for input {spec.name!r}")
+            shape = array.shape
+            if spec.dims is not None and (len(shape) != len(spec.dims)
+                                          or any(shape[i] != d for i, d in spec.fixed)):
+                _shape_error(spec.name, spec.dims, shape)
+            feeds[spec.name] = array
+            signature.append((spec.name, spec.type, shape))
+        return feeds, tuple(signature)
+
+    def _feed_names_error(self, input_feed: Mapping[str, Any]) -> None:
         model = self._model
         required = [v.name for v in model.inputs]
         missing = [n for n in required if n not in input_feed]
         if missing:
             raise ValueError(f"Required inputs ({missing}) are missing from input feed ({list(input_feed)}).")
-        known = set(required) | {v.name for v in model.overridable}
-        unknown = [n for n in input_feed if n not in known]
-        if unknown:
-            raise invalid_argument(f"Invalid input name(s): {unknown}; the model's inputs are {sorted(known)}")
-        feeds: dict[str, Any] = {}
-        signature = []
-        types: dict[str, TypeProto] = {}
-        for v in [*model.inputs, *model.overridable]:
-            if v.name not in input_feed:
-                continue
-            value = input_feed[v.name]
-            declared = v.type
-            if declared.WhichOneof("value") != "tensor_type":
-                feeds[v.name] = value
-                signature.append((v.name, type_string(declared), ()))
-                types[v.name] = declared
-                continue
-            array = np.asarray(value)
-            if not array.flags.c_contiguous:  # (ascontiguousarray would turn a 0-d array into 1-d)
-                array = np.ascontiguousarray(array)
-            elem = declared.tensor_type.elem_type
-            got = _elem_type(array)
-            if got != elem:
-                raise invalid_argument(f"Unexpected input data type. Actual: ({_type_name(got)}) , expected: "
-                                       f"({type_string(declared)}) for input {v.name!r}")
-            _check_shape(v.name, declared, array.shape)
-            feeds[v.name] = array
-            signature.append((v.name, type_string(declared), tuple(int(d) for d in array.shape)))
-            types[v.name] = helper.make_tensor_type_proto(elem, list(array.shape))
-        return feeds, tuple(signature), types
+        unknown = [n for n in input_feed if n not in self._input_specs]
+        raise invalid_argument(f"Invalid input name(s): {unknown}; the model's inputs are {sorted(self._input_specs)}")
 
-    def _plan(self, signature: tuple, types: dict[str, TypeProto]) -> Plan:
-        plan = self._plans.get(signature)
-        if plan is not None:
-            self._last = plan
-            return plan
+    def _plan(self, signature: tuple) -> Plan:
         with self._lock:
             plan = self._plans.get(signature)
             if plan is None:
+                types: dict[str, TypeProto] = {}
+                for name, _, shape in signature:
+                    spec = self._input_specs[name]
+                    types[name] = (helper.make_tensor_type_proto(spec.elem_type, list(shape)) if spec.tensor
+                                   else spec.type_proto)
                 plan = build_plan(self._pc, signature, types)
                 self._plans[signature] = plan
                 while len(self._plans) > MAX_PLANS:
@@ -237,7 +247,6 @@ class InferenceSession:
         model = self._model
         shapes = dict(input_shapes or {})
         signature = []
-        types: dict[str, TypeProto] = {}
         for v in model.inputs:
             tp = v.type
             if tp.WhichOneof("value") != "tensor_type":
@@ -251,8 +260,7 @@ class InferenceSession:
                                      "or run() once first")
                 shape = tuple(int(d) for d in dims)  # type: ignore[arg-type]
             signature.append((v.name, type_string(tp), shape))
-            types[v.name] = helper.make_tensor_type_proto(tp.tensor_type.elem_type, list(shape))
-        return self._plan(tuple(signature), types)
+        return self._plan(tuple(signature))
 
 
 def _elem_type(array: np.ndarray) -> int:
@@ -270,17 +278,45 @@ def _type_name(elem: int) -> str:
     return f"tensor({elem_type_name(elem)})"
 
 
-def _check_shape(name: str, declared: TypeProto, shape: tuple[int, ...]) -> None:
-    tt = declared.tensor_type
-    if not tt.HasField("shape"):
-        return
-    dims = tt.shape.dim
+def _shape_error(name: str, dims: tuple[int | None, ...], shape: tuple[int, ...]) -> None:
     if len(dims) != len(shape):
         raise invalid_argument(f"Invalid rank for input: {name} Got: {len(shape)} Expected: {len(dims)} "
                                "Please fix either the inputs/outputs or the model.")
-    bad = [(i, got, d.dim_value) for i, (d, got) in enumerate(zip(dims, shape))
-           if d.HasField("dim_value") and d.dim_value != got]
-    if bad:
-        detail = "\n".join(f" index: {i} Got: {got} Expected: {want}" for i, got, want in bad)
-        raise invalid_argument(f"Got invalid dimensions for input: {name} for the following indices\n{detail}\n "
-                               "Please fix either the inputs/outputs or the model.")
+    bad = [(i, got, want) for i, (want, got) in enumerate(zip(dims, shape)) if want is not None and want != got]
+    detail = "\n".join(f" index: {i} Got: {got} Expected: {want}" for i, got, want in bad)
+    raise invalid_argument(f"Got invalid dimensions for input: {name} for the following indices\n{detail}\n "
+                           "Please fix either the inputs/outputs or the model.")
+
+
+@dataclass(frozen=True)
+class _InputSpec:
+    """What a feed for one model input must look like (computed once per session)."""
+
+    name: str
+    required: bool
+    tensor: bool
+    type: str
+    type_proto: TypeProto
+    elem_type: int
+    dtype: np.dtype | None
+    dims: tuple[int | None, ...] | None
+    fixed: tuple[tuple[int, int], ...]
+
+
+def input_specs(model: LoadedModel) -> dict[str, _InputSpec]:
+    specs = {}
+    for required, values in ((True, model.inputs), (False, model.overridable)):
+        for v in values:
+            tp = v.type
+            tensor = tp.WhichOneof("value") == "tensor_type"
+            elem = tp.tensor_type.elem_type if tensor else 0
+            try:
+                dtype = helper.tensor_dtype_to_np_dtype(elem) if tensor else None
+            except Exception:
+                dtype = None
+            dims = None
+            if tensor and tp.tensor_type.HasField("shape"):
+                dims = tuple(int(d.dim_value) if d.HasField("dim_value") else None for d in tp.tensor_type.shape.dim)
+            fixed = tuple((i, d) for i, d in enumerate(dims or ()) if d is not None)
+            specs[v.name] = _InputSpec(v.name, required, tensor, type_string(tp), tp, elem, dtype, dims, fixed)
+    return specs
