@@ -15,7 +15,7 @@ from webnn import MLOperand
 from webnn.converters import SupportQuery
 
 from .model import ONNX_TO_WEBNN
-from .registry import Check, Convert, ConvertContext, NodeView, converter, dtype_reason, need_const
+from .registry import Check, Convert, ConvertContext, NodeView, converter, dtype_reason
 
 BINARY = {"Add": "add", "Sub": "sub", "Mul": "mul", "Div": "div", "Pow": "pow"}
 COMPARE = {"Equal": "equal", "Greater": "greater", "Less": "lesser", "GreaterOrEqual": "greater_or_equal",
@@ -199,15 +199,22 @@ def _clip_bounds(node: NodeView) -> tuple[float | int | None, float | int | None
 
 
 def _clip_check(query: SupportQuery, node: NodeView) -> str | None:
-    if node.opset >= 11:
-        reason = need_const(node, 1, "min") or need_const(node, 2, "max")
-        if reason is not None:
-            return reason
+    if node.opset >= 11 and any(node.has_input(i) and node.const(i) is None for i in (1, 2)):
+        # Bounds known only at run time: max(x, min) then min(.., max), as ORT computes it.
+        return dtype_reason(query, "max", node.in_type(0)) or dtype_reason(query, "min", node.in_type(0))
     return dtype_reason(query, "clamp", node.in_type(0))
 
 
 @converter("Clip", webnn_ops=("clamp",), opsets=(6, None), check=_clip_check)
 def convert_clip(cx: ConvertContext, node: NodeView) -> list[MLOperand]:
+    if node.opset >= 11 and any(node.has_input(i) and node.const(i) is None for i in (1, 2)):
+        b = cx.builder
+        y = cx.operand(node.inputs[0])
+        if node.has_input(1):
+            y = b.max(y, cx.operand(node.inputs[1]))
+        if node.has_input(2):
+            y = b.min(y, cx.operand(node.inputs[2]))
+        return [y]
     lo, hi = _clip_bounds(node)
     kwargs = {}
     if lo is not None:

@@ -68,8 +68,9 @@ def _fit(b: MLGraphBuilder, value: MLOperand, shape: list[int]) -> MLOperand:
 
 
 def _layer_norm_check(query: SupportQuery, node: NodeView) -> str | None:
-    if node.has_output(1) or node.has_output(2):
-        return "LayerNormalization with Mean/InvStdDev outputs"
+    if (node.has_output(1) or node.has_output(2)) and not all(
+            node.out_type(k) == node.in_type(0) for k in (1, 2) if node.has_output(k)):
+        return "LayerNormalization Mean/InvStdDev in another precision (stash_type)"
     return _same_types(node, range(3)) or dtype_reason(query, "layer_normalization", node.in_type(0))
 
 
@@ -82,12 +83,32 @@ def convert_layer_norm(cx: ConvertContext, node: NodeView) -> list[MLOperand]:
     axis = normalize_axis(int(node.attr("axis", -1)), rank)
     axes = list(range(axis, rank))
     norm_shape = list(x.shape[axis:])
-    kwargs = {"axes": axes, "epsilon": float(node.attr("epsilon", 1e-5))}
+    epsilon = float(node.attr("epsilon", 1e-5))
+    if node.has_output(1) or node.has_output(2):
+        return _layer_norm_with_statistics(cx, node, x, axes, epsilon)
+    kwargs = {"axes": axes, "epsilon": epsilon}
     if node.has_input(1):
         kwargs["scale"] = _fit(b, cx.operand(node.inputs[1]), norm_shape)
     if node.has_input(2):
         kwargs["bias"] = _fit(b, cx.operand(node.inputs[2]), norm_shape)
     return [b.layer_normalization(x, **kwargs)]
+
+
+def _layer_norm_with_statistics(cx: ConvertContext, node: NodeView, x: MLOperand, axes: list[int],
+                                epsilon: float) -> list[MLOperand | None]:
+    """LayerNormalization spelled out, because ONNX also wants the mean and 1/std."""
+    b = cx.builder
+    dt = x.data_type
+    mean = b.reduce_mean(x, axes=axes, keep_dimensions=True)
+    centred = b.sub(x, mean)
+    inv_std = b.reciprocal(b.sqrt(b.add(b.reduce_mean(b.mul(centred, centred), axes=axes, keep_dimensions=True),
+                                        cx.scalar(epsilon, dt))))
+    y = b.mul(centred, inv_std)
+    if node.has_input(1):
+        y = b.mul(y, cx.operand(node.inputs[1]))
+    if node.has_input(2):
+        y = b.add(y, cx.operand(node.inputs[2]))
+    return [y, mean if node.has_output(1) else None, inv_std if node.has_output(2) else None]
 
 
 def _group_norm_check(query: SupportQuery, node: NodeView) -> str | None:

@@ -62,22 +62,28 @@ ARG = {"ArgMax": "arg_max", "ArgMin": "arg_min"}
 
 
 def _arg_check(query: SupportQuery, node: NodeView) -> str | None:
-    if node.attr("select_last_index", 0):
-        return f"{node.op_type} with select_last_index=1"
     if node.rank(0) == 0:
         return f"{node.op_type} of a scalar"
+    if node.attr("select_last_index", 0) and not query.op_supported("reverse"):
+        return f"{node.op_type} with select_last_index=1 needs WebNN reverse"
     return dtype_reason(query, ARG[node.op_type], node.in_type(0))
 
 
 def convert_arg(cx: ConvertContext, node: NodeView) -> list[MLOperand]:
+    b = cx.builder
     x = cx.operand(node.inputs[0])
     axis = normalize_axis(int(node.attr("axis", 0)), len(x.shape))
-    fn = getattr(cx.builder, ARG[node.op_type])
-    return [fn(x, axis, keep_dimensions=bool(node.attr("keepdims", 1)), output_data_type="int64")]
+    fn = getattr(b, ARG[node.op_type])
+    keep = bool(node.attr("keepdims", 1))
+    if not node.attr("select_last_index", 0):
+        return [fn(x, axis, keep_dimensions=keep, output_data_type="int64")]
+    # The last extreme is the first one of the reversed axis: index n - 1 - i.
+    first = fn(b.reverse(x, axes=[axis]), axis, keep_dimensions=keep, output_data_type="int64")
+    return [b.sub(cx.scalar(x.shape[axis] - 1, "int64"), first)]
 
 
 for _onnx, _webnn in ARG.items():
-    converter(_onnx, webnn_ops=(_webnn,), opsets=(1, None), check=_arg_check)(convert_arg)
+    converter(_onnx, webnn_ops=(_webnn, "sub"), opsets=(1, None), check=_arg_check)(convert_arg)
 
 
 def _cumsum_check(query: SupportQuery, node: NodeView) -> str | None:

@@ -101,11 +101,13 @@ class OrtStep:
         self.outputs = tuple(outputs)
         self.partition = partition
         self.constant_feeds = dict(constant_feeds or {})
+        self._output_list = list(self.outputs)
 
     def run(self, env: dict[str, Any], run_options: Any) -> None:
         feeds = {n: env[n] for n in self.inputs}
-        feeds.update(self.constant_feeds)
-        results = self.session.run(list(self.outputs), feeds, run_options)
+        if self.constant_feeds:
+            feeds.update(self.constant_feeds)
+        results = self.session.run(self._output_list, feeds, run_options)
         env.update(zip(self.outputs, results))
 
 

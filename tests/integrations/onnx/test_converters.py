@@ -85,6 +85,8 @@ add("Clip", {"x": f32(3, 4) * 3, "lo": Const(np.array(-1.0, np.float32)), "hi": 
 add("Clip", {"x": f32(3, 4) * 3, "lo": Const(np.array(0.0, np.float32))}, name="Clip-min-only")
 add("Clip", {"x": f32(3, 4), "lo": Const(np.array(1.0, np.float32)), "hi": Const(np.array(-1.0, np.float32))},
     name="Clip-min-above-max")
+add("Clip", {"x": f32(3, 4) * 3, "lo": np.array(-1.0, np.float32), "hi": np.array(0.5, np.float32)},
+    name="Clip-runtime-bounds")
 
 # -- activations -----------------------------------------------------------------------------
 for _op in ("Relu", "Sigmoid", "Softplus", "Softsign", "Tanh", "HardSwish", "Selu", "Mish"):
@@ -148,6 +150,8 @@ add("InstanceNormalization", {"x": f32(2, 3, 7), "s": Const(f32(3)), "b": Const(
 add("LayerNormalization", {"x": f32(2, 3, 8), "s": Const(f32(8)), "b": Const(f32(8))}, tol=1e-4)
 add("LayerNormalization", {"x": f32(2, 3, 8), "s": Const(f32(3, 8))}, attrs={"axis": 1},
     name="LayerNormalization-axis1", tol=1e-4)
+add("LayerNormalization", {"x": f32(2, 3, 8), "s": Const(f32(8)), "b": Const(f32(8))}, outputs=3,
+    name="LayerNormalization-mean-inv-std", tol=1e-4)
 add("GroupNormalization", {"x": f32(2, 4, 3, 3), "s": Const(f32(4)), "b": Const(f32(4))},
     attrs={"num_groups": 2}, opset=21, tol=1e-4)
 add("MeanVarianceNormalization", {"x": f32(2, 3, 4, 5)}, tol=1e-4)
@@ -163,6 +167,8 @@ add("ReduceMean", {"x": f32(2, 3, 4)}, attrs={"axes": [0, 2]}, opset=13, name="R
 add("ReduceMax", {"x": i64(3, 4)}, attrs={"keepdims": 0}, name="ReduceMax-int64")
 add("ArgMax", {"x": f32(3, 4, 5)}, attrs={"axis": 1})
 add("ArgMin", {"x": f32(3, 4, 5)}, attrs={"axis": -1, "keepdims": 0})
+add("ArgMax", {"x": np.array([[1, 3, 3, 0], [2, 2, 1, 2]], np.float32)}, attrs={"axis": 1, "select_last_index": 1},
+    name="ArgMax-last-index")
 add("CumSum", {"x": f32(3, 4), "axis": Const(np.array(1, np.int64))}, attrs={"exclusive": 1, "reverse": 1})
 
 # -- shape -----------------------------------------------------------------------------------------
