@@ -245,16 +245,16 @@ class Store:
                     self._index.bump(conn, row.origin, row.device, name, reason)
         self._best_effort(do)
 
-    def record(self, origin: str, device: str, events: Iterable[tuple[str, str]]) -> None:
-        """Add counter events to the persisted totals; best effort."""
+    def record(self, origin: str, device: str, events: Iterable[tuple[str, str] | tuple[str, str, int]]) -> None:
+        """Add counter events ``(name, reason)`` or ``(name, reason, n)`` to the persisted totals; best effort."""
         events = list(events)
         if not events:
             return
 
         def do() -> None:
             with self._index.transaction(durable=False) as conn:
-                for name, reason in events:
-                    self._index.bump(conn, origin, device, name, reason)
+                for name, reason, *n in events:
+                    self._index.bump(conn, origin, device, name, reason, *n)
         self._best_effort(do)
 
     def _best_effort(self, fn: Callable[[], None]) -> None:
