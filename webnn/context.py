@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from .backends import Backend, Executable, create_backend, resolve_device
+from .cache.remote_config import FROM_ENVIRONMENT
 from .dtypes import numpy_dtype
 from .errors import InvalidStateError, NotSupportedError, OperationError
 from .graph import Graph
@@ -74,6 +75,7 @@ class MLContext:
         self._cache_dir = cache_dir
         self._cache_enabled = cache
         self._cache_quota = cache_quota
+        self._cache_remote: Any = None  # webnn.cache.RemoteOptions of the remote tier, set by create_context
         self._store: Any = None
         self._store_lock = threading.Lock()
         self._destroyed = False
@@ -360,7 +362,8 @@ class MLContext:
         if not self._cache_enabled:
             from .cache.stats import summarize
 
-            return {**summarize(()), "partition_totals": summarize(()), "index_resets": 0, "directory": None}
+            return {**summarize(()), "partition_totals": summarize(()), "index_resets": 0, "directory": None,
+                    "remote": None}
         return self._cache("cache_stats").stats()
 
     def __repr__(self) -> str:
@@ -373,7 +376,7 @@ class ML:
     def create_context(self, device: Any = None, *, power_preference: str = "default",
                        accelerated: bool = True, origin: str | None = None,
                        cache_dir: str | os.PathLike[str] | None = None, cache: bool = True,
-                       cache_quota: int | None = None) -> MLContext:
+                       cache_quota: int | None = None, cache_remote: Any = FROM_ENVIRONMENT) -> MLContext:
         """Create a context (spec: ``ML.createContext``).
 
         ``device``: None (pick by ``accelerated``), "cpu", "gpu" (default CUDA device),
@@ -384,6 +387,8 @@ class ML:
         ``origin`` names the cache partition (default ``$WEBNN_ORIGIN`` or "default");
         ``cache_dir`` overrides ``$WEBNN_CACHE_DIR`` and the user cache directory;
         ``cache=False`` turns the graph cache off; ``cache_quota`` is bytes per partition.
+        ``cache_remote``: the fleet-shared remote tier (ours): a ``redis://``/``rediss://`` URL or a
+        ``webnn.cache.RemoteOptions``; default ``$WEBNN_CACHE_REMOTE``; None turns it off.
         """
         if power_preference not in POWER_PREFERENCES:
             raise TypeError(f"create_context: power_preference must be one of "
@@ -400,7 +405,14 @@ class ML:
         # present, "low-power" the CPU; "default" follows accelerated.
         want_gpu = power_preference == "high-performance" or (accelerated and power_preference == "default")
         resolved = resolve_device(device, want_gpu)
-        return MLContext(resolved, power_preference, origin, cache_dir, bool(cache), cache_quota)
+        remote = None
+        if cache:
+            from .cache.remote_config import resolve as resolve_remote
+
+            remote = resolve_remote(cache_remote)
+        context = MLContext(resolved, power_preference, origin, cache_dir, bool(cache), cache_quota)
+        context._cache_remote = remote
+        return context
 
 
 ml = ML()

@@ -12,7 +12,10 @@ land here through :func:`open_context_cache`. The store is split by job:
 * ``quota`` - the per-origin quota and LRU eviction order;
 * ``store`` - the above put together, addressed by (origin, device, key);
 * ``facade`` - what one context sees: API errors, counters, MLGraph <-> entry;
-* ``keys`` - cache keys for integrations; ``cli`` - ``python -m webnn.cache info``.
+* ``keys`` - cache keys for integrations; ``cli`` - ``python -m webnn.cache info``;
+* ``remote`` - the fleet-shared tier on Redis behind the local store (``remote_config``:
+  ``$WEBNN_CACHE_REMOTE`` and ``RemoteOptions``; ``remote_codec``: names, signed manifest,
+  chunks; ``remote_redis``: the Redis calls).
 """
 
 from __future__ import annotations
@@ -21,12 +24,13 @@ from typing import TYPE_CHECKING
 
 from .location import ENV_VAR, CacheDirectoryError, resolve_root
 from .quota import DEFAULT_QUOTA
+from .remote_config import RemoteOptions
 
 if TYPE_CHECKING:
     from ..context import MLContext
     from .facade import ContextCache
 
-__all__ = ["DEFAULT_QUOTA", "ENV_VAR", "CacheDirectoryError", "open_context_cache", "resolve_root"]
+__all__ = ["DEFAULT_QUOTA", "ENV_VAR", "CacheDirectoryError", "RemoteOptions", "open_context_cache", "resolve_root"]
 
 
 def open_context_cache(context: MLContext) -> ContextCache:

@@ -27,6 +27,7 @@ from . import blobfile
 from .index import SCHEMA_VERSION
 from .location import resolve_root
 from .quota import DEFAULT_QUOTA
+from .remote import open_tier
 from .stats import CacheStats, summarize
 from .store import Miss, Refused, Store
 
@@ -71,6 +72,10 @@ class ContextCache:
         self._store = Store(self.root)
         self._stats = CacheStats()
         self._resets_seen = 0
+        # the remote tier (Redis, ``webnn.cache.remote``), behind the local store; None when off
+        store, origin, device = self._store, self.origin, self.device
+        self._remote = open_tier(getattr(context, "_cache_remote", None), origin, device, self.versions,
+                                 lambda events: store.record(origin, device, events))
 
     def _where(self) -> str:
         return f"origin {self.origin!r}, device {self.device!r}"
@@ -78,11 +83,13 @@ class ContextCache:
     # -- explainer API -----------------------------------------------------------------
     def list_graphs(self) -> list[str]:
         try:
-            return self._store.keys(self.origin, self.device, self.versions)
+            local = self._store.keys(self.origin, self.device, self.versions)
         except Miss as exc:
             raise UnknownError(f"list_graphs: {exc.detail} ({self._where()}, cache {str(self.root)!r})") from exc
         finally:
             self._note_resets()
+        remote = self._remote.keys() if self._remote is not None else None
+        return sorted(set(local) | set(remote)) if remote else local
 
     def save_graph(self, key: str, graph: MLGraph) -> None:
         check_key("save_graph", key)
@@ -102,16 +109,58 @@ class ContextCache:
         finally:
             self._note_resets()
         self._stats.add("saves", "ok")
+        if self._remote is not None:  # write-through; never raises (see webnn.cache.remote)
+            self._remote.save(key, header, arrays)
+        self._note_evictions(evicted)
+        log.debug("graph cache: saved %r (%s)", key, self._where())
+
+    def _note_evictions(self, evicted: list[Any]) -> None:
         for row in evicted:
             reason = "stale" if row.device == self.device and row.versions != self.versions else "quota"
             self._stats.add("evictions", reason)
             log.debug("graph cache: evicted %r (%s, %d bytes, %s)", row.key, row.device, row.size, reason)
-        log.debug("graph cache: saved %r (%s)", key, self._where())
 
     def load_graph(self, key: str) -> MLGraph:
+        check_key("load_graph", key)
+        try:
+            return self._load_local(key)
+        except NotFoundError:
+            graph = self._load_remote(key) if self._remote is not None else None
+            if graph is None:
+                raise
+            return graph
+
+    def _load_remote(self, key: str) -> MLGraph | None:
+        """A remote hit, verified, loaded by the backend and written to the local store; else None."""
         from ..context import MLGraph
 
-        check_key("load_graph", key)
+        assert self._remote is not None
+        found = self._remote.fetch(key)
+        if found is None:
+            return None
+        header, arrays, _checksum = found
+        try:
+            executable = self._context._backend.load(header, arrays)
+        except Exception as exc:  # authentic and intact, yet refused: a bug or a format drift
+            self._remote.reject(key, "backend-rejected", f"the {self._context._backend.name} backend rejected "
+                                                         f"it: {exc}")
+            return None
+        try:  # before use, as a local hit would have been
+            self._note_evictions(self._store.put(self.origin, self.device, key, self.versions, header, arrays,
+                                                 self.quota, events=[("saves", "remote-fill")]))
+            self._stats.add("saves", "remote-fill")
+        except Refused as exc:  # the graph is still good to use; the next process fetches it again
+            self._stats.add("save_failures", exc.reason)
+            self._store.record(self.origin, self.device, [("save_failures", exc.reason)])
+            log.debug("graph cache: remote hit %r not kept locally (%s): %s", key, exc.reason, exc.detail)
+        finally:
+            self._note_resets()
+        log.debug("graph cache: loaded %r from the remote (%s)", key, self._where())
+        return MLGraph(self._context, executable.graph, executable)
+
+    def _load_local(self, key: str) -> MLGraph:
+        from ..context import MLGraph
+
         try:
             header, arrays, row = self._store.get(self.origin, self.device, key, self.versions)
         except Miss as miss:
@@ -159,6 +208,8 @@ class ContextCache:
             raise NotSupportedError(f"{what}: the cache directory {str(self.root)!r} cannot be "
                                     f"changed: {exc.detail}") from exc
         log.debug("graph cache: %s removed %d entries (%s)", what, count, self._where())
+        if self._remote is not None:
+            self._remote.delete(key)
 
     # -- observability -----------------------------------------------------------------
     def info(self) -> list[dict[str, Any]]:
@@ -183,6 +234,7 @@ class ContextCache:
         out["partition_totals"] = summarize((name, reason, value) for _o, _d, name, reason, value in totals)
         out["index_resets"] = self._store.index_resets
         out["directory"] = str(self.root)
+        out["remote"] = self._remote.snapshot() if self._remote is not None else None
         return out
 
     def _note_resets(self) -> None:
@@ -192,4 +244,6 @@ class ContextCache:
             self._resets_seen = resets
 
     def close(self) -> None:
+        if self._remote is not None:
+            self._remote.close()
         self._store.close()
