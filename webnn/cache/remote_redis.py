@@ -15,6 +15,7 @@ entry whose chunks Redis evicted is found incomplete, removed and rebuilt.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -101,7 +102,12 @@ class RedisTransport:
             pipe = r.pipeline(transaction=False)
             for name, chunk in zip(chunk_names, chunks):
                 pipe.set(name, chunk, px=ttl_ms)
-            pipe.execute()
+            try:
+                pipe.execute()
+            except self._errors:  # e.g. Redis full after some chunks: do not leave them behind
+                with contextlib.suppress(*self._errors):
+                    r.delete(*chunk_names)
+                raise
             tx = r.pipeline(transaction=True)
             tx.set(manifest_name, manifest, px=ttl_ms, get=True)
             tx.sadd(set_name, entry_id)
