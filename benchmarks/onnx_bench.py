@@ -12,7 +12,7 @@ Subcommands (each prints a table; nothing here asserts a time):
               partitions are onnxruntime-extensions Python custom ops (run in a child
               process; skipped with a note when onnxruntime_extensions is not installed).
 
-    python benchmarks/onnx_bench.py models [--bert-layers 4] [--runs 20]
+    python benchmarks/onnx_bench.py models [--bert-layers 4] [--runs 20] [--threads N]
     python benchmarks/onnx_bench.py overhead [--python /path/to/python-with-ortx]
 """
 
@@ -156,15 +156,16 @@ def steady_ms(session: Any, feeds: dict[str, np.ndarray], runs: int, warmup: int
 def first_result_child(args: argparse.Namespace) -> None:
     """Child process: import first (onnxruntime; torch for WebNN), then time session creation + first run."""
     import onnxruntime as ort
+    import torch  # the WebNN backend's library, imported before timing as ORT is
     from webnn.integrations.onnx import InferenceSession
 
-    if args.route != "ort":
-        import torch  # noqa: F401  (the WebNN backend's library, imported before timing as ORT is)
-
+    threads = int(args.threads)
+    if threads:
+        torch.set_num_threads(threads)
     feeds = {k: v for k, v in np.load(args.feeds).items()}
     t = time.perf_counter()
     if args.route == "ort":
-        sess = ort.InferenceSession(args.model, providers=[CPU])
+        sess = ort.InferenceSession(args.model, _ort_options(threads), providers=[CPU])
     else:
         sess = InferenceSession(args.model, providers=[(PROVIDER, {"deviceType": args.device,
                                                                    "cacheDir": args.cache_dir}), CPU])
@@ -174,9 +175,19 @@ def first_result_child(args: argparse.Namespace) -> None:
     print(json.dumps({"seconds": elapsed, "cache": cache}))
 
 
-def _child_first_result(model: Path, feeds: Path, route: str, device: str, cache_dir: str) -> dict[str, Any]:
+def _ort_options(threads: int) -> Any:
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    if threads:
+        options.intra_op_num_threads = threads
+    return options
+
+
+def _child_first_result(model: Path, feeds: Path, route: str, device: str, cache_dir: str,
+                        threads: int) -> dict[str, Any]:
     cmd = [sys.executable, __file__, "_first", "--model", str(model), "--feeds", str(feeds), "--route", route,
-           "--device", device, "--cache-dir", cache_dir]
+           "--device", device, "--cache-dir", cache_dir, "--threads", str(threads)]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=1800)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -187,8 +198,11 @@ def models(args: argparse.Namespace) -> None:
     from webnn.integrations.onnx import InferenceSession
 
     devices = ["cpu"] + (["gpu"] if torch.cuda.is_available() else [])
+    if args.threads:
+        torch.set_num_threads(args.threads)
     print(f"machine: {os.cpu_count()} CPU cores; torch {torch.__version__}; onnxruntime {ort.__version__}; "
-          f"CUDA: {torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'none'}")
+          f"CUDA: {torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'none'}; "
+          f"threads: {args.threads or 'default'} (torch intra-op and ORT intra_op_num_threads)")
     work = Path(tempfile.mkdtemp(prefix="webnn-onnx-bench-"))
     built = {"resnet50": resnet50_onnx(), f"bert-{args.bert_layers}L": bert_onnx(args.bert_layers)}
     rows = []
@@ -197,7 +211,7 @@ def models(args: argparse.Namespace) -> None:
         path.write_bytes(data)
         feeds_path = work / f"{name}.npz"
         np.savez(feeds_path, **feeds)
-        ref_sess = ort.InferenceSession(data, providers=[CPU])
+        ref_sess = ort.InferenceSession(data, _ort_options(args.threads), providers=[CPU])
         ort_ms = steady_ms(ref_sess, feeds, args.runs)
         ref = ref_sess.run(None, feeds)
         for device in devices:
@@ -207,9 +221,9 @@ def models(args: argparse.Namespace) -> None:
             summary = sess.placement_summary()
             ms = steady_ms(sess, feeds, args.runs)
             cache_dir = str(work / f"cache-{name}-{device}")
-            ort_first = _child_first_result(path, feeds_path, "ort", device, cache_dir)["seconds"]
-            cold = _child_first_result(path, feeds_path, "webnn", device, cache_dir)
-            warm = _child_first_result(path, feeds_path, "webnn", device, cache_dir)
+            ort_first = _child_first_result(path, feeds_path, "ort", device, cache_dir, args.threads)["seconds"]
+            cold = _child_first_result(path, feeds_path, "webnn", device, cache_dir, args.threads)
+            warm = _child_first_result(path, feeds_path, "webnn", device, cache_dir, args.threads)
             rows.append((name, device, ort_ms, ms, ms / ort_ms, ort_first, cold["seconds"], warm["seconds"],
                          warm["seconds"] / cold["seconds"], err, summary, warm["cache"]))
     print()
@@ -339,10 +353,11 @@ def main() -> None:
     m = sub.add_parser("models")
     m.add_argument("--bert-layers", type=int, default=4)
     m.add_argument("--runs", type=int, default=20)
+    m.add_argument("--threads", type=int, default=0, help="CPU threads for both (0: each library's default)")
     o = sub.add_parser("overhead")
     o.add_argument("--python", help="interpreter with onnxruntime_extensions for route B")
     f = sub.add_parser("_first")
-    for name in ("--model", "--feeds", "--route", "--device", "--cache-dir"):
+    for name in ("--model", "--feeds", "--route", "--device", "--cache-dir", "--threads"):
         f.add_argument(name, required=True)
     x = sub.add_parser("_ortx")
     x.add_argument("--parts", type=int, required=True)
