@@ -15,12 +15,11 @@ Same signatures and errors as ORT's class for ``run``, ``get_inputs``,
 plan (static shapes for WebNN, like onnxruntime-web's ``freeDimensionOverrides``),
 built on first use and kept.
 
-Why a class of our own and not ``onnxruntime.InferenceSession(providers=["WebNNExecutionProvider"])``:
-ORT 1.32 loads new providers only as compiled plugin-EP libraries
-(``onnxruntime.register_execution_provider_library`` with a shared object exporting
-``CreateEpFactories``/``ReleaseEpFactory``); there is no Python hook to register an
-execution provider, so serving plain ORT sessions would mean shipping a native
-library. This class is the supported route until that library exists.
+Plain ``onnxruntime.InferenceSession(..., providers=["WebNNExecutionProvider", ...])``
+needs a compiled plugin-EP library (ORT 1.32 has no Python hook to register an
+execution provider); that route is :mod:`.plugin` (a native shim exporting
+``CreateEpFactories``/``ReleaseEpFactory`` that asks this package's converter registry
+and partitioner). This class needs no native code and works wherever onnxruntime does.
 """
 
 from __future__ import annotations
