@@ -108,6 +108,7 @@ def do_info(args: argparse.Namespace, ui: UI) -> int:
 
     ctx = _context(args, args.device)
     rows = ctx.cache_info()
+    remote = _remote(ctx)  # first: its calls count in the counters below
     stats = ctx.cache_stats()
     per_device: dict[str, dict[str, int]] = {}
     for r in rows:
@@ -118,7 +119,7 @@ def do_info(args: argparse.Namespace, ui: UI) -> int:
     doc = {"command": "cache info", "directory": ctx.cache_dir, "origin": ctx.origin, "device": ctx.device_kind,
            "quota_bytes": DEFAULT_QUOTA, "entries": len(rows),
            "bytes": sum(int(r["size"]) for r in rows), "per_device": per_device,
-           "counters": stats.get("partition_totals", {})}
+           "counters": stats.get("partition_totals", {}), "remote": remote}
     if ui.json_mode:
         ui.emit_json(doc)
         return 0
@@ -129,12 +130,49 @@ def do_info(args: argparse.Namespace, ui: UI) -> int:
         ui.print(f"  {dev}: {d['entries']} entries, {fmt_bytes(d['bytes'])}, {d['usable']} usable by this webnn")
     counters = doc["counters"]
     if counters:
-        names = [k for k in counters if k != "reasons"]
+        names = [k for k in counters if k != "reasons" and not k.startswith("remote_")]
         ui.print(f"counters ({ctx.device_kind}, every process): "
                  + ", ".join(f"{k} {counters[k]}" for k in names))
         for name, reasons in counters.get("reasons", {}).items():
-            ui.print(f"  {name}: " + ", ".join(f"{why} {n}" for why, n in reasons.items()))
+            if not name.startswith("remote_"):
+                ui.print(f"  {name}: " + ", ".join(f"{why} {n}" for why, n in reasons.items()))
+    _print_remote(ui, doc["remote"], counters)
     return 0
+
+
+def _remote(ctx: Any) -> dict[str, Any] | None:
+    """The remote tier's settings and state after one listing call (None when it is off)."""
+    if ctx.cache_stats().get("remote") is None:
+        return None
+    listed = len(ctx.list_graphs())  # asks Redis: the state below is current
+    remote = ctx.cache_stats()["remote"]
+    keep = ("url", "namespace", "mode", "authenticated", "write", "timeout_ms", "ttl_s", "state", "down_reason")
+    return {**{k: remote[k] for k in keep}, "listed": listed, "latency_ms": remote["latency_ms"]}
+
+
+def _print_remote(ui: UI, remote: dict[str, Any] | None, counters: dict[str, Any]) -> None:
+    if remote is None:
+        ui.print("remote: off (set WEBNN_CACHE_REMOTE=redis://host:port/db to share entries across machines)")
+        return
+    state = "[green]up[/green]" if remote["state"] == "up" else f"[red]down[/red] ({remote['down_reason']})"
+    ttl = f", ttl {remote['ttl_s']} s" if remote["ttl_s"] else ""
+    ui.print(f"remote: {escape(remote['url'])}  {remote['mode']}{'' if remote['authenticated'] else ' (no secret)'}"
+             f", {remote['write']} writes, namespace {remote['namespace']!r}, timeout {remote['timeout_ms']} ms{ttl}:"
+             f" {state}, {remote['listed']} keys listed (local and remote)")
+    per = counters.get("reasons", {})
+    count = lambda name: counters.get(f"remote_{name}", 0)  # noqa: E731
+    moved = per.get("remote_bytes", {})
+    ui.print(f"  remote counters (every process on this machine): hits {count('hits')}, misses {count('misses')}, "
+             f"rejected {count('rejected')}, errors {count('errors')}, saves {count('saves')}, "
+             f"save failures {count('save_failures')}; {fmt_bytes(moved.get('in', 0))} in, "
+             f"{fmt_bytes(moved.get('out', 0))} out")
+    for name in ("misses", "rejected", "removed", "errors", "save_failures"):
+        if per.get(f"remote_{name}"):
+            ui.print(f"  remote {name.replace('_', ' ')}: "
+                     + ", ".join(f"{why} {n}" for why, n in per[f"remote_{name}"].items()))
+    lat = remote["latency_ms"].get("list")
+    if lat:
+        ui.print(f"  latency of this check: {lat['calls']} calls, mean {lat['mean']:.2f} ms, max {lat['max']:.2f} ms")
 
 
 def do_delete(args: argparse.Namespace, ui: UI) -> int:
