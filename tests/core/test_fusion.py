@@ -347,3 +347,61 @@ def test_cuda_fused_conv_bn_relu(layout):
     unfused, unfused_feeds = conv_bn_graph(gpu, 5, layout=layout, filter_layout="hwio", params_as_inputs=True)
     np.testing.assert_allclose(gpu.compute(fused, feeds)["y"], gpu.compute(unfused, unfused_feeds)["y"],
                                rtol=1e-4, atol=1e-4)
+
+
+# -- erf GELU (as ONNX exports it) -> gelu ------------------------------------------------
+
+def erf_gelu_graph(ctx, *, form="x-first", scale_op="div", half=0.5, consts_as_inputs=False,
+                   expose_erf=False):
+    """``x * 0.5 * (1 + erf(x / sqrt 2))`` spelled out in elementwise ops; (graph, feeds)."""
+    rng = np.random.default_rng(11)
+    builder = MLGraphBuilder(ctx)
+    x = builder.input("x", {"dataType": "float32", "shape": [3, 4, 5]})
+    feeds = {"x": f32(rng, 3, 4, 5) * 3}
+    values = {"k": np.float32(np.sqrt(2.0) if scale_op == "div" else 1 / np.sqrt(2.0)),
+              "one": np.float32(1.0), "half": np.float32(half)}
+    c = {}
+    for name, value in values.items():
+        if consts_as_inputs:
+            c[name] = builder.input(name, {"dataType": "float32", "shape": []})
+            feeds[name] = np.asarray(value, dtype=np.float32)
+        else:
+            c[name] = builder.constant(np.asarray(value, dtype=np.float32))
+    scaled = builder.div(x, c["k"]) if scale_op == "div" else builder.mul(c["k"], x)
+    erf = builder.erf(scaled)
+    plus = builder.add(c["one"], erf)
+    if form == "x-first":
+        y = builder.mul(builder.mul(x, plus), c["half"])
+    else:
+        y = builder.mul(plus, builder.mul(c["half"], x))
+    outputs = {"y": y, "e": erf} if expose_erf else {"y": y}
+    return builder.build(outputs), feeds
+
+
+@pytest.mark.parametrize("form", ["x-first", "half-first"])
+@pytest.mark.parametrize("scale_op", ["div", "mul"])
+def test_erf_gelu_becomes_gelu(ctx, form, scale_op):
+    fused, feeds = erf_gelu_graph(ctx, form=form, scale_op=scale_op)
+    assert fused.ir.op_counts() == {"gelu": 1}
+    unfused, unfused_feeds = erf_gelu_graph(ctx, form=form, scale_op=scale_op, consts_as_inputs=True)
+    assert "gelu" not in unfused.ir.op_counts() and unfused.ir.op_counts()["erf"] == 1
+    got = ctx.compute(fused, feeds)["y"]
+    want = ctx.compute(unfused, unfused_feeds)["y"]
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(got, torch.nn.functional.gelu(torch.from_numpy(feeds["x"])).numpy(),
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_erf_gelu_with_wrong_constant_is_not_fused(ctx):
+    graph, feeds = erf_gelu_graph(ctx, half=0.6)
+    assert "gelu" not in graph.ir.op_counts()
+    assert reasons(graph, "fuse-erf-gelu") == ["the halving constant is 0.6000000238418579, not 0.5"]
+    x = feeds["x"].astype(np.float64)
+    want = x * 0.6 * (1 + torch.erf(torch.from_numpy(x / np.sqrt(2))).numpy())
+    np.testing.assert_allclose(ctx.compute(graph, feeds)["y"], want, rtol=1e-5, atol=1e-5)
+
+
+def test_erf_gelu_with_shared_intermediate_is_not_fused(ctx):
+    graph, _ = erf_gelu_graph(ctx, expose_erf=True)
+    assert "gelu" not in graph.ir.op_counts()
+    assert reasons(graph, "fuse-erf-gelu") == ["the erf output is a graph output"]

@@ -5,11 +5,17 @@ the compiler writes straight-line source that calls them in topological order,
 converts types only at the graph's edges and checks nothing per call beyond
 what dispatch already checked. Constants are prepared (converted to compute type,
 moved to the device) once.
+
+A lowering may also ask for one of its inputs to be prepared further when that input
+is a constant (:class:`PrepareConstant`, e.g. convolution weights reordered into the
+CPU kernel's blocked layout). The compiler applies the hook here, at build and at
+cache load alike, so ``constants`` (what the cache exports) stay plain dense tensors.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -20,6 +26,20 @@ from ...graph import Graph
 from . import cuda_graphs
 from .dtypes import compute_dtype, needs_conversion, to_compute, to_storage
 from .registry import LoweringNode, find, load_all
+
+
+@dataclass(frozen=True)
+class PrepareConstant:
+    """A lowering's request: "if input ``index`` is a constant, call ``run`` instead of me,
+    with ``prepare(constant)`` (computed once, at build) in that position".
+
+    A lowering attaches it to the callable it returns as ``callable.prepare_constant``.
+    The prepared value lives only in the compiled function's scope; it is never exported.
+    """
+
+    index: int
+    prepare: Callable[[torch.Tensor], Any]
+    run: Callable[..., Any]
 
 
 def prepare_constants(graph: Graph, device: torch.device) -> dict[int, torch.Tensor]:
@@ -79,8 +99,15 @@ class TorchExecutable:
                 fn = found.factory(lnode)
             except (TypeError, NotSupportedError):
                 raise
+            arg_names = ["None" if i is None else names[i] for i in node.inputs]
+            hook: PrepareConstant | None = getattr(fn, "prepare_constant", None)
+            if hook is not None and node.inputs[hook.index] in self.constants:
+                prepared = f"p{k}"
+                scope[prepared] = hook.prepare(self.constants[node.inputs[hook.index]])
+                arg_names[hook.index] = prepared
+                fn = hook.run
             scope[f"f{k}"] = fn
-            args = ", ".join("None" if i is None else names[i] for i in node.inputs)
+            args = ", ".join(arg_names)
             outs = []
             for o in node.outputs:
                 names[o] = f"v{o}"

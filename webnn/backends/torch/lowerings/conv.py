@@ -12,6 +12,11 @@ Everything static is decided here, once per node:
 - Symmetric padding goes to torch's own ``padding``; asymmetric padding is an explicit
   ``F.pad`` for conv2d, and for conv_transpose2d a crop of torch's result.
 - A fused activation (``activation`` attribute) is applied in place.
+- On the CPU in float32, a conv2d whose filter is a constant gets it prepacked once at
+  build (:class:`~webnn.backends.torch.compiler.PrepareConstant`): oneDNN's blocked
+  weight layout, used by ``mkldnn._convolution_pointwise`` (what torch's inductor uses
+  for frozen CPU convolutions), which saves the per-call weight reorder ``F.conv2d``
+  does (about 25% of ResNet-18's convolution time single-threaded).
 
 In the common case (nchw, oihw, symmetric padding) the callable is one ``F.conv2d``.
 """
@@ -24,6 +29,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F  # noqa: N812
 
+from ..compiler import PrepareConstant
 from ..registry import LoweringNode, lowering
 from ._fused import in_place_activation
 
@@ -75,7 +81,39 @@ def conv2d(node: LoweringNode) -> Conv:
         def core(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None = None) -> torch.Tensor:
             return F.conv2d(F.pad(x, pads), w, b, stride, 0, dilation, groups)
 
-    return _wrap(core, a["input_layout"] == "nhwc", TO_OIHW[a["filter_layout"]], in_place_activation(a))
+    nhwc, filter_perm, act = a["input_layout"] == "nhwc", TO_OIHW[a["filter_layout"]], in_place_activation(a)
+    run = _wrap(core, nhwc, filter_perm, act)
+    if node.device.type == "cpu" and node.out_dtype == torch.float32 and torch.backends.mkldnn.is_available():
+        run.prepare_constant = _prepacked(node, filter_perm, nhwc, act)  # type: ignore[attr-defined]
+    return run
+
+
+def _prepacked(node: LoweringNode, filter_perm: tuple[int, ...] | None, nhwc: bool,
+               after: Callable[[torch.Tensor], Any] | None) -> PrepareConstant:
+    """The conv2d with its constant filter reordered once into oneDNN's blocked layout."""
+    a = node.attrs
+    top, bottom, left, right = a["padding"]
+    stride, dilation, groups = list(a["strides"]), list(a["dilations"]), a["groups"]
+    x_shape = node.inputs[0].shape  # type: ignore[union-attr]
+    n, c, h, w = (x_shape[i] for i in _TO_NCHW) if nhwc else x_shape
+    symmetric = top == bottom and left == right
+    padding = [top, left] if symmetric else [0, 0]
+    pads = None if symmetric else (left, right, top, bottom)
+    in_size = [n, c, h, w] if symmetric else [n, c, h + top + bottom, w + left + right]
+    conv = torch.ops.mkldnn._convolution_pointwise
+
+    def prepare(weight: torch.Tensor) -> torch.Tensor:
+        if filter_perm is not None:
+            weight = weight.permute(filter_perm)
+        return torch.ops.mkldnn._reorder_convolution_weight(
+            weight.contiguous(), padding, stride, dilation, groups, in_size)
+
+    def core(x: torch.Tensor, packed: torch.Tensor, b: torch.Tensor | None = None) -> torch.Tensor:
+        if pads is not None:
+            x = F.pad(x, pads)
+        return conv(x, packed, b, padding, stride, dilation, groups, "none", [], "")
+
+    return PrepareConstant(1, prepare, _wrap(core, nhwc, None, after))
 
 
 def transpose_plan(size: int, kernel: int, stride: int, dilation: int, begin: int, end: int,

@@ -1,0 +1,114 @@
+"""Constants a lowering prepares once at build (``PrepareConstant``): conv2d filters.
+
+On the CPU in float32 a conv2d with a constant filter runs on a oneDNN-prepacked copy of
+it. These tests check the results against torch's own ``F.conv2d`` on the original
+filter (an independent reference), that a filter fed as an input takes the plain path,
+and that the cache export keeps the dense filter while a loaded executable prepacks
+again.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F  # noqa: N812
+
+import webnn
+from webnn import MLGraphBuilder
+from webnn.backends.torch.backend import TorchBackend
+
+pytestmark = pytest.mark.skipif(not torch.backends.mkldnn.is_available(), reason="needs oneDNN")
+
+
+@pytest.fixture(scope="module")
+def ctx():
+    return webnn.ml.create_context("cpu", cache=False)
+
+
+def reference(x: np.ndarray, w_oihw: np.ndarray, b: np.ndarray | None, pads, strides, dilations,
+              groups) -> np.ndarray:
+    top, bottom, left, right = pads
+    xt = F.pad(torch.from_numpy(x), (left, right, top, bottom))
+    y = F.conv2d(xt, torch.from_numpy(w_oihw), None if b is None else torch.from_numpy(b),
+                 strides, 0, dilations, groups)
+    return y.numpy()
+
+
+CASES = [  # (input layout, filter layout, padding, strides, dilations, groups, bias)
+    ("nchw", "oihw", [1, 1, 1, 1], [1, 1], [1, 1], 1, True),
+    ("nchw", "oihw", [0, 2, 1, 0], [2, 1], [1, 1], 1, False),
+    ("nchw", "hwio", [1, 1, 1, 1], [1, 1], [2, 2], 1, True),
+    ("nhwc", "ohwi", [1, 1, 1, 1], [2, 2], [1, 1], 1, True),
+    ("nhwc", "ihwo", [2, 1, 0, 1], [1, 1], [1, 1], 1, False),
+    ("nchw", "oihw", [1, 1, 1, 1], [1, 1], [1, 1], 4, True),  # grouped
+    ("nchw", "oihw", [1, 1, 1, 1], [1, 1], [1, 1], 8, True),  # depthwise
+]
+
+
+def build_conv(ctx, seed, in_layout, filter_layout, pads, strides, dilations, groups, bias, *,
+               filter_as_input=False, activation=False):
+    rng = np.random.default_rng(seed)
+    cin, cout = 8, 8 if groups == 8 else 12
+    x = rng.standard_normal((2, cin, 9, 10)).astype(np.float32)
+    w = rng.standard_normal((cout, cin // groups, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(cout).astype(np.float32) if bias else None
+    want = reference(x, w, b, pads, strides, dilations, groups)
+    builder = MLGraphBuilder(ctx)
+    x_in = np.ascontiguousarray(x.transpose(0, 2, 3, 1)) if in_layout == "nhwc" else x
+    w_in = np.ascontiguousarray(w.transpose(["oihw".index(c) for c in filter_layout]))
+    xo = builder.input("x", {"dataType": "float32", "shape": list(x_in.shape)})
+    feeds = {"x": x_in}
+    if filter_as_input:
+        wo = builder.input("w", {"dataType": "float32", "shape": list(w_in.shape)})
+        feeds["w"] = w_in
+    else:
+        wo = builder.constant(w_in)
+    options = {"padding": pads, "strides": strides, "dilations": dilations, "groups": groups,
+               "input_layout": in_layout, "filter_layout": filter_layout}
+    if b is not None:
+        options["bias"] = builder.constant(b)
+    y = builder.conv2d(xo, wo, **options)
+    if activation:
+        y = builder.relu(y)
+        want = np.maximum(want, 0)
+    if in_layout == "nhwc":
+        want = want.transpose(0, 2, 3, 1)
+    return builder.build({"y": y}), feeds, want
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c[0]}-{c[1]}-p{''.join(map(str, c[2]))}-g{c[5]}")
+def test_prepacked_conv2d_matches_torch(ctx, case):
+    graph, feeds, want = build_conv(ctx, 3, *case)
+    assert "p0" in graph._executable.source  # the filter went through the prepare hook
+    got = ctx.compute(graph, feeds)["y"]
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+
+
+def test_prepacked_conv2d_with_fused_activation(ctx):
+    graph, feeds, want = build_conv(ctx, 4, "nchw", "oihw", [1, 1, 1, 1], [1, 1], [1, 1], 1, True,
+                                    activation=True)
+    assert [n.op for n in graph.ir.nodes] == ["conv2d"]
+    assert "p0" in graph._executable.source
+    np.testing.assert_allclose(ctx.compute(graph, feeds)["y"], want, rtol=1e-4, atol=1e-4)
+
+
+def test_filter_fed_as_input_is_not_prepared(ctx):
+    graph, feeds, want = build_conv(ctx, 5, "nchw", "oihw", [1, 1, 1, 1], [1, 1], [1, 1], 1, True,
+                                    filter_as_input=True)
+    assert "p0" not in graph._executable.source
+    np.testing.assert_allclose(ctx.compute(graph, feeds)["y"], want, rtol=1e-4, atol=1e-4)
+
+
+def test_export_keeps_dense_filter_and_load_prepacks_again(ctx):
+    graph, feeds, want = build_conv(ctx, 6, "nchw", "oihw", [1, 1, 1, 1], [1, 1], [1, 1], 1, True)
+    backend = TorchBackend("cpu")
+    header, arrays = backend.export(graph._executable)
+    filter_id = graph.ir.nodes[0].inputs[1]
+    stored = arrays[f"c{filter_id}"]
+    assert stored.shape == graph.ir.descs[filter_id].shape and stored.dtype == np.float32
+    np.testing.assert_array_equal(stored, np.asarray(graph.ir.constants[filter_id]))
+    loaded = backend.load(header, arrays)
+    assert "p0" in loaded.source
+    x = torch.from_numpy(feeds["x"])
+    np.testing.assert_allclose(loaded.run([x])[0].numpy(), want, rtol=1e-4, atol=1e-4)
