@@ -89,6 +89,19 @@ class TorchExecutable:
         for cid, tensor in self.constants.items():
             scope[f"c{cid}"] = tensor
             names[cid] = f"c{cid}"
+        # Free each intermediate right after its last reader, as eager does: holding every
+        # one to the end keeps the graph's whole activation memory live (measured by the
+        # torch.compile integration, 1 thread: BERT-base-sized encoder 1.15x -> 0.97x eager).
+        kept = set(g.outputs.values())
+        last_reader: dict[int, int] = {}
+        for k, node in enumerate(g.nodes):
+            for i in node.inputs:
+                if i is not None:
+                    last_reader[i] = k
+        dead_after: dict[int, list[int]] = {}
+        for oid, k in last_reader.items():
+            if oid not in kept and oid not in g.constants and oid not in g.inputs.values():
+                dead_after.setdefault(k, []).append(oid)
         for k, node in enumerate(g.nodes):
             found = find(node.op, self.device.type)
             if found is None:
@@ -117,6 +130,8 @@ class TorchExecutable:
                 lines.append(f"    {target} = f{k}({args})")
             else:
                 lines.append(f"    {target}{',' if len(outs) == 1 else ''} = f{k}({args})")
+            if k in dead_after:
+                lines.append(f"    del {', '.join(names[o] for o in sorted(dead_after[k]))}")
         results = []
         for oid in g.outputs.values():
             dt = g.descs[oid].data_type
