@@ -249,3 +249,32 @@ def checksum(buf: np.ndarray, workers: int | None = None) -> str:
         with ThreadPoolExecutor(workers, thread_name_prefix="webnn-cache-hash") as pool:
             digests = list(pool.map(chunk, range(count)))
     return _combine(size, digests if size else [])
+
+
+class StreamingChecksum:
+    """The checksum of a buffer that a reader fills front to back: each 4 MiB piece is hashed
+    in a worker thread as soon as it is complete, so hashing overlaps the transfer."""
+
+    def __init__(self, buf: np.ndarray) -> None:
+        self._view = memoryview(buf).cast("B")
+        self._size = len(self._view)
+        self._count = max(1, math.ceil(self._size / CHUNK))
+        self._next = 0
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="webnn-cache-hash")
+        self._digests: list[Any] = []
+
+    def advance(self, filled: int) -> None:
+        """The first ``filled`` bytes are final: hash every piece they complete."""
+        while self._next < self._count and min(self._size, (self._next + 1) * CHUNK) <= filled:
+            piece = self._view[self._next * CHUNK:min(self._size, (self._next + 1) * CHUNK)]
+            self._digests.append(self._pool.submit(lambda p: hashlib.sha256(p).digest(), piece))
+            self._next += 1
+
+    def hexdigest(self) -> str:
+        """The checksum of the whole buffer (pieces not yet hashed are hashed now)."""
+        self.advance(self._size)
+        try:
+            digests = [f.result() for f in self._digests]
+        finally:
+            self._pool.shutdown(wait=True)
+        return _combine(self._size, digests if self._size else [])

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from ..errors import NotFoundError, NotSupportedError, QuotaExceededError, UnknownError
@@ -139,13 +140,25 @@ class ContextCache:
         if found is None:
             return None
         header, arrays, _checksum = found
+        # The local copy is written while the backend loads (both mostly outside the GIL), and
+        # is complete before the graph is returned: a remote hit is kept locally before use.
+        fill = threading.Thread(target=self._fill_local, args=(key, header, arrays), name="webnn-cache-fill")
+        fill.start()
         try:
             executable = self._context._backend.load(header, arrays)
         except Exception as exc:  # authentic and intact, yet refused: a bug or a format drift
+            fill.join()
+            self._store.delete(self.origin, self.device, key)
             self._remote.reject(key, "backend-rejected", f"the {self._context._backend.name} backend rejected "
                                                          f"it: {exc}")
             return None
-        try:  # before use, as a local hit would have been
+        fill.join()
+        log.debug("graph cache: loaded %r from the remote (%s)", key, self._where())
+        return MLGraph(self._context, executable.graph, executable)
+
+    def _fill_local(self, key: str, header: dict[str, Any], arrays: dict[str, Any]) -> None:
+        """Write a verified remote entry to the local store (the same blob, byte for byte)."""
+        try:
             self._note_evictions(self._store.put(self.origin, self.device, key, self.versions, header, arrays,
                                                  self.quota, events=[("saves", "remote-fill")]))
             self._stats.add("saves", "remote-fill")
@@ -153,10 +166,10 @@ class ContextCache:
             self._stats.add("save_failures", exc.reason)
             self._store.record(self.origin, self.device, [("save_failures", exc.reason)])
             log.debug("graph cache: remote hit %r not kept locally (%s): %s", key, exc.reason, exc.detail)
+        except Exception as exc:  # never lose the loaded graph over its local copy
+            log.warning("graph cache: could not keep the remote hit %r locally: %s", key, exc)
         finally:
             self._note_resets()
-        log.debug("graph cache: loaded %r from the remote (%s)", key, self._where())
-        return MLGraph(self._context, executable.graph, executable)
 
     def _load_local(self, key: str) -> MLGraph:
         from ..context import MLGraph

@@ -41,14 +41,16 @@ from typing import Any
 
 import numpy as np
 
+from . import blobfile
 from . import remote_codec as codec
 from .remote_client import FLUSH_SECONDS, RemoteClient, RemoteStats, Unavailable
 from .remote_config import RemoteOptions
+from .remote_reader import aligned_empty
 from .remote_redis import RedisTransport
 
 log = logging.getLogger("webnn.cache")
 
-#: Chunks of a replaced entry stay this long for readers still fetching them.
+#: Chunks of a replaced or deleted entry stay this long for readers still fetching them.
 REPLACED_GRACE_MS = 60_000
 #: Rejections that point at tampering or damage (logged as warnings); the others are routine.
 _ALARMING = frozenset({"bad-mac", "foreign", "checksum", "wrong-length", "malformed", "bad-format", "identity",
@@ -83,39 +85,56 @@ class RemoteTier:
 
     # -- reading -----------------------------------------------------------------------
     def fetch(self, key: str) -> tuple[dict[str, Any], dict[str, np.ndarray], str] | None:
-        """The verified ``(backend header, arrays, checksum)`` of ``key``, or None (counted)."""
+        """The verified ``(backend header, arrays, checksum)`` of ``key``, or None (counted).
+
+        One connection: ``GET`` the manifest, check its MAC and identity, then ``MGET`` the
+        chunks straight into the aligned buffer while a worker thread hashes what arrived."""
         if self._is_hidden(key):
             self.stats.add("remote_misses", "deleted-here")
             return None
         ident = self._ident(key)
         entry_id = self._names.entry_id(ident)
         name = self._names.manifest(entry_id)
+
+        def read(t: RedisTransport) -> tuple[bytes | None, Any]:
+            with t.reading() as session:
+                raw = session.get(name)
+                if raw is None:
+                    return None, None
+                try:
+                    manifest = codec.open_manifest(raw, self._keys, self.opts.max_entry_bytes)
+                    codec.check_identity(manifest, self._names, entry_id, ident)
+                    buf = aligned_empty(manifest.size)
+                except codec.Rejected as rejected:
+                    return raw, rejected
+                except MemoryError:
+                    return raw, codec.Rejected("too-large", f"no memory for {manifest.size} bytes")
+                hasher = blobfile.StreamingChecksum(buf)
+                try:
+                    lengths = session.read_values(self._names.chunks(entry_id, manifest.token, manifest.chunks),
+                                                  codec.chunk_sizes(manifest), buf, hasher.advance)
+                finally:
+                    checksum = hasher.hexdigest()
+                return raw, (manifest, buf, lengths, checksum)
+
         try:
-            raw = self._call("get", lambda t: t.get(name))
+            raw, got = self._call("get", read)
         except Unavailable as exc:
             self.stats.add("remote_misses", "unavailable" if exc.reason == "paused" else exc.reason)
             return None
         if raw is None:
             self.stats.add("remote_misses", "missing")
             return None
-        received = len(raw)
         try:
-            manifest = codec.open_manifest(raw, self._keys, self.opts.max_entry_bytes)
-            codec.check_identity(manifest, self._names, entry_id, ident)
-            chunk_names = self._names.chunks(entry_id, manifest.token, manifest.chunks)
-            try:
-                chunks = self._call("get", lambda t: t.mget(chunk_names))
-            except Unavailable as exc:
-                self.stats.add("remote_misses", "unavailable" if exc.reason == "paused" else exc.reason)
-                return None
-            received += sum(len(c) for c in chunks if isinstance(c, bytes))
-            buf = codec.assemble(manifest, chunks)
-            header, arrays = codec.decode(buf, ident)
+            if isinstance(got, codec.Rejected):
+                self.stats.add("remote_bytes", "in", len(raw))
+                raise got
+            manifest, buf, lengths, checksum = got
+            self.stats.add("remote_bytes", "in", len(raw) + sum(n for n in lengths if n is not None))
+            header, arrays = codec.decode(codec.verify(manifest, buf, lengths, checksum), ident)
         except codec.Rejected as rejected:
-            self.stats.add("remote_bytes", "in", received)
             self.reject(key, rejected.reason, rejected.detail, raw, entry_id)
             return None
-        self.stats.add("remote_bytes", "in", received)
         self.stats.add("remote_hits", "ok")
         log.debug("graph cache: remote hit for %r (%d bytes in %d chunks)", key, manifest.size, manifest.chunks)
         return header, arrays, manifest.checksum
@@ -288,8 +307,10 @@ class RemoteTier:
             chunks = self._names.chunks(entry_id, *peek) if peek else []
 
             def drop(t: RedisTransport, entry_id: str = entry_id, raw: bytes = raw, chunks: list[str] = chunks) -> bool:
-                # only the manifest read: a save that replaced it meanwhile wins (it came later)
-                return t.delete_if_unchanged(self._names.manifest(entry_id), raw, chunks, set_name, entry_id)
+                # only the manifest read (a save that replaced it meanwhile came later and wins); the
+                # chunks go a little later, so a reader that already holds the manifest finishes
+                return t.delete_if_unchanged(self._names.manifest(entry_id), raw, chunks, set_name, entry_id,
+                                             REPLACED_GRACE_MS)
 
             try:
                 self._call("delete", drop)

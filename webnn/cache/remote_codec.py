@@ -215,26 +215,24 @@ def split(buf: np.ndarray, chunk_bytes: int) -> list[memoryview]:
     return [view[i:i + chunk_bytes] for i in range(0, max(len(view), 1), chunk_bytes)]
 
 
-def assemble(manifest: Manifest, chunks: Sequence[object]) -> np.ndarray:
-    """The verified, 64-byte-aligned blob bytes from its chunks, or :class:`Rejected`."""
-    if len(chunks) != manifest.chunks:
-        raise Rejected("missing-chunk", f"{len(chunks)} chunks came, the manifest names {manifest.chunks}")
-    for i, chunk in enumerate(chunks):
-        if chunk is None:
+def chunk_sizes(manifest: Manifest) -> list[int]:
+    """The length each chunk must have."""
+    return [min(manifest.chunk_bytes, manifest.size - i * manifest.chunk_bytes) for i in range(manifest.chunks)]
+
+
+def verify(manifest: Manifest, buf: np.ndarray, lengths: Sequence[int | None],
+           checksum: str | None = None) -> np.ndarray:
+    """``buf`` (the chunks laid end to end) if every chunk came whole and the whole value
+    matches the manifest's checksum (``checksum``: already computed over ``buf``), else
+    :class:`Rejected`."""
+    if len(lengths) != manifest.chunks:
+        raise Rejected("missing-chunk", f"{len(lengths)} chunks came, the manifest names {manifest.chunks}")
+    for i, (got, want) in enumerate(zip(lengths, chunk_sizes(manifest))):
+        if got is None:
             raise Rejected("missing-chunk", f"chunk {i} of {manifest.chunks} is gone (expired or evicted)")
-        want = min(manifest.chunk_bytes, manifest.size - i * manifest.chunk_bytes)
-        if not isinstance(chunk, bytes) or len(chunk) != want:
-            got = len(chunk) if isinstance(chunk, bytes) else type(chunk).__name__
+        if got != want:
             raise Rejected("wrong-length", f"chunk {i} has {got} bytes, the manifest says {want}")
-    raw = np.empty(manifest.size + blobfile.ALIGN, np.uint8)
-    start = (-raw.ctypes.data) % blobfile.ALIGN
-    buf = raw[start:start + manifest.size]
-    pos = 0
-    for chunk in chunks:
-        assert isinstance(chunk, bytes)
-        buf[pos:pos + len(chunk)] = np.frombuffer(chunk, np.uint8)
-        pos += len(chunk)
-    if blobfile.checksum(buf) != manifest.checksum:
+    if buf.size != manifest.size or (checksum or blobfile.checksum(buf)) != manifest.checksum:
         raise Rejected("checksum", "the reassembled value does not match the manifest's checksum")
     return buf
 

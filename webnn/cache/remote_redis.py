@@ -16,7 +16,9 @@ entry whose chunks Redis evicted is found incomplete, removed and rebuilt.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from .remote_config import RemoteOptions
@@ -58,27 +60,57 @@ def _classify(exc: BaseException) -> str:
 
 
 class RedisTransport:
-    """A connection pool to one Redis server, thread-safe, re-made after a fork by redis-py."""
+    """The calls to one Redis server: reads on a plain socket (``remote_reader``; redis-py for
+    TLS), everything else through a redis-py connection pool made on first use (thread-safe,
+    re-made after a fork by redis-py). A process that only loads never imports redis-py."""
 
     def __init__(self, opts: RemoteOptions) -> None:
-        import redis
-        from redis.backoff import NoBackoff
-        from redis.retry import Retry
+        from .remote_reader import RawReader, supported
 
-        timeout = opts.timeout_ms / 1000.0
-        kwargs: dict[str, Any] = {"socket_timeout": timeout, "socket_connect_timeout": timeout,
-                                  "retry": Retry(NoBackoff(), 0), "retry_on_timeout": False,
-                                  "health_check_interval": 0, "socket_read_size": 1 << 20,
-                                  "client_name": "webnn-graph-cache"}
-        if opts.password is not None:
-            kwargs["password"] = opts.password  # a password in the URL wins (redis-py)
-        self._redis = redis.Redis.from_url(opts.url, **kwargs)
-        self._errors: tuple[type[BaseException], ...] = (redis.exceptions.RedisError, OSError)
+        self._opts = opts
+        self._raw = RawReader(opts) if supported(opts) else None
+        self._redis: Any = None
+        self._errors: tuple[type[BaseException], ...] = (OSError,)
+        self._lock = threading.Lock()
+
+    def _client(self) -> Any:
+        with self._lock:
+            if self._redis is None:
+                import redis
+                from redis.backoff import NoBackoff
+                from redis.retry import Retry
+
+                timeout = self._opts.timeout_ms / 1000.0
+                kwargs: dict[str, Any] = {"socket_timeout": timeout, "socket_connect_timeout": timeout,
+                                          "retry": Retry(NoBackoff(), 0), "retry_on_timeout": False,
+                                          "health_check_interval": 0, "socket_read_size": 1 << 20,
+                                          "client_name": "webnn-graph-cache"}
+                if self._opts.password is not None:
+                    kwargs["password"] = self._opts.password  # a password in the URL wins (redis-py)
+                self._errors = (redis.exceptions.RedisError, OSError)
+                self._redis = redis.Redis.from_url(self._opts.url, **kwargs)
+            return self._redis
 
     def call(self, fn: Any, *args: Any) -> Any:
         """``fn(client, *args)`` with redis-py's errors turned into :class:`RemoteError`."""
+        client = self._client()
         try:
-            return fn(self._redis, *args)
+            return fn(client, *args)
+        except self._errors as exc:
+            raise RemoteError(_classify(exc), f"{type(exc).__name__}: {exc}") from exc
+
+    @contextmanager
+    def reading(self) -> Iterator[Any]:
+        """A read session: ``get(name)`` and ``read_values(names, sizes, out, progress)``."""
+        from .remote_reader import RedisPySession
+
+        if self._raw is not None:
+            with self._raw.session() as session:
+                yield session
+            return
+        client = self._client()
+        try:
+            yield RedisPySession(client)
         except self._errors as exc:
             raise RemoteError(_classify(exc), f"{type(exc).__name__}: {exc}") from exc
 
@@ -128,8 +160,9 @@ class RedisTransport:
         return self.call(lambda r: r.delete(*names)) if names else 0
 
     def delete_if_unchanged(self, name: str, expected: bytes, also: Sequence[str], set_name: str | None,
-                            member: str | None) -> bool:
-        """Delete ``name`` (and ``also``) only if it still holds ``expected`` (WATCH/MULTI)."""
+                            member: str | None, grace_ms: int | None = None) -> bool:
+        """Delete ``name`` only if it still holds ``expected`` (WATCH/MULTI), and ``also`` with it,
+        or (``grace_ms``) let ``also`` expire that much later, for readers still fetching them."""
         import redis
 
         def run(r: Any) -> bool:
@@ -139,7 +172,12 @@ class RedisTransport:
                     if pipe.get(name) != expected:
                         return False
                     pipe.multi()
-                    pipe.delete(name, *also)
+                    if grace_ms is None:
+                        pipe.delete(name, *also)
+                    else:
+                        pipe.delete(name)
+                        for other in also:
+                            pipe.pexpire(other, grace_ms)
                     if set_name and member:
                         pipe.srem(set_name, member)
                     pipe.execute()
@@ -156,7 +194,6 @@ class RedisTransport:
         return bool(self.call(lambda r: r.ping()))
 
     def close(self) -> None:
-        try:
-            self._redis.close()
-        except self._errors:
-            pass
+        if self._redis is not None:
+            with contextlib.suppress(*self._errors):
+                self._redis.close()

@@ -31,12 +31,14 @@ _SAVER = textwrap.dedent("""
 _LOADER = textwrap.dedent("""
     import webnn
     from tests.cache import graphs
+    import sys
     ctx = webnn.ml.create_context("cpu")
     feed = graphs.inputs(3)
-    print("LISTED", ctx.list_graphs())
     ok = graphs.matches(ctx.compute(ctx.load_graph("model-v1"), feed), 7, feed)
     s = ctx.cache_stats()
     print("LOADED", ok, s["misses"], s["remote"]["hits"], s["remote"]["bytes_in"] > 0)
+    print("REDIS-PY IMPORTED", "redis" in sys.modules)  # a process that only loads does not need it
+    print("LISTED", ctx.list_graphs())
 """)
 
 
@@ -56,6 +58,7 @@ def test_two_machines_share_a_graph_through_the_environment(redis_server, tmp_pa
     out = _run(_LOADER, {**base, "WEBNN_CACHE_DIR": str(second)})
     assert "LISTED ['model-v1']" in out
     assert "LOADED True 1 1 True" in out  # local miss, remote hit, right outputs (numpy reference)
+    assert "REDIS-PY IMPORTED False" in out
     assert sorted(p.name for p in (second / "v1" / "blobs").iterdir()) == \
         sorted(p.name for p in (first / "v1" / "blobs").iterdir())  # the same entry, byte for byte
 
@@ -77,7 +80,9 @@ def test_eight_processes_share_one_redis(redis_server, tmp_path):
     assert [r["unexpected"] for r in results] == [[]] * processes
     assert [r["wrong"] for r in results] == [[]] * processes
     assert sum(r["ops"] for r in results) == processes * rounds
-    assert all(r["remote_errors"] == 0 and not r["remote_rejected"] for r in results), results
+    # no remote error and no rejection: a reader holding a manifest while another process
+    # replaces or deletes the entry still reads whole chunks (they expire a minute later)
+    assert [(r["remote_errors"], r["remote_rejected"]) for r in results] == [(0, {})] * processes
     assert sum(r["remote_hits"] for r in results) > 0  # entries did travel between processes
     documented = {name for r in results for name in r["documented"]}
     assert all(name.startswith("load:NotFoundError:") for name in documented), documented
