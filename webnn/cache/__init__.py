@@ -15,7 +15,8 @@ land here through :func:`open_context_cache`. The store is split by job:
 * ``keys`` - cache keys for integrations; ``cli`` - ``python -m webnn.cache info``;
 * ``remote`` - the fleet-shared tier on Redis behind the local store (``remote_config``:
   ``$WEBNN_CACHE_REMOTE`` and ``RemoteOptions``; ``remote_codec``: names, signed manifest,
-  chunks; ``remote_redis``: the Redis calls).
+  chunks; ``remote_client``: health, upload queue, counters; ``remote_reader``: the read path
+  on its own socket; ``remote_redis``: the other Redis calls, through redis-py).
 """
 
 from __future__ import annotations

@@ -114,3 +114,15 @@ def test_eight_processes_share_one_redis(redis_server, tmp_path):
     assert orphans == []
     for ctx in (race, fresh):
         ctx.destroy()
+
+
+def test_a_multiprocessing_child_drains_its_uploads_at_exit(redis_server, tmp_path):
+    proc = SPAWN.Process(target=remote_workers.save_and_exit, args=(redis_server.url, SECRET, str(tmp_path / "c")))
+    proc.start()
+    proc.join(timeout=300)
+    assert proc.exitcode == 0
+    ctx = webnn.ml.create_context("cpu", cache_dir=tmp_path / "d",
+                                  cache_remote=RemoteOptions(url=redis_server.url, secret=SECRET))
+    feed = graphs.inputs(1)
+    assert graphs.matches(ctx.compute(ctx.load_graph("from-a-child"), feed), 4, feed)
+    ctx.destroy()

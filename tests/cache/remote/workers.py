@@ -64,3 +64,10 @@ def fleet_member(url: str, secret: bytes, local_dir: str, worker: int, barrier: 
     except Exception:
         out["unexpected"].append(traceback.format_exc())
     queue.put(out)
+
+
+def save_and_exit(url: str, secret: bytes, local_dir: str) -> None:
+    """Save with an asynchronous upload and return without destroy(): the exit hook drains it."""
+    ctx = webnn.ml.create_context("cpu", cache_dir=local_dir,
+                                  cache_remote=RemoteOptions(url=url, secret=secret, write="async"))
+    ctx.save_graph("from-a-child", graphs.build(ctx, 4))
