@@ -270,6 +270,10 @@ class StreamingChecksum:
             self._digests.append(self._pool.submit(lambda p: hashlib.sha256(p).digest(), piece))
             self._next += 1
 
+    def abandon(self) -> None:
+        """Stop: the buffer will not be completed (pieces queued are dropped)."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
     def hexdigest(self) -> str:
         """The checksum of the whole buffer (pieces not yet hashed are hashed now)."""
         self.advance(self._size)

@@ -113,9 +113,10 @@ class RemoteTier:
                 try:
                     lengths = session.read_values(self._names.chunks(entry_id, manifest.token, manifest.chunks),
                                                   codec.chunk_sizes(manifest), buf, hasher.advance)
-                finally:
-                    checksum = hasher.hexdigest()
-                return raw, (manifest, buf, lengths, checksum)
+                except BaseException:
+                    hasher.abandon()
+                    raise
+                return raw, (manifest, buf, lengths, hasher.hexdigest())
 
         try:
             raw, got = self._call("get", read)

@@ -192,6 +192,12 @@ class RemoteClient:
             stats.add("remote_errors", exc.reason)
             self.health.failed(exc.reason, exc.detail)
             raise Unavailable(exc.reason) from exc
+        except Exception as exc:  # a client library surprise must not break inference: counted, warned once
+            log.debug("graph cache: remote %s call failed", what, exc_info=True)
+            stats.latency(what, time.perf_counter() - start)
+            stats.add("remote_errors", "internal")
+            self.health.failed("internal", f"{type(exc).__name__}: {exc}")
+            raise Unavailable("internal") from exc
         stats.latency(what, time.perf_counter() - start)
         self.health.succeeded(write=what == "put")
         return result
