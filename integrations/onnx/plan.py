@@ -30,11 +30,12 @@ import numpy as np
 import onnx
 from onnx import TensorProto, TypeProto
 
-from webnn import MLContext, MLGraph, NotFoundError, QuotaExceededError
+from webnn import MLContext, MLGraph
 from webnn.cache.keys import graph_cache_key
 from webnn.converters import SupportQuery
 from webnn.partition import Partition, partition_graph
 
+from .cached import load_or_build
 from .convert import build_partition, descriptor
 from .errors import ConversionError
 from .model import LoadedModel, node_inputs
@@ -262,33 +263,9 @@ def _graph_for(pc: PlanContext, spec: Specialized, views: list[NodeView], part: 
     })
     want_in = {n: descriptor(None, spec, n) for n in inputs}
     want_out = {n: descriptor(None, spec, n) for n in outputs}
-    status = "off"
-    if pc.cache_usable:
-        try:
-            graph = pc.context.load_graph(key)
-            if dict(graph.inputs) == want_in and dict(graph.outputs) == want_out:
-                return graph, "hit"
-            status = "miss (entry did not match; replaced)"
-        except NotFoundError:
-            status = "miss"
-        except Exception as exc:  # a cache that cannot be read: run without it, and say so
-            warnings.warn(f"{PROVIDER}: graph cache unavailable ({type(exc).__name__}: {exc})", RuntimeWarning,
-                          stacklevel=5)
-            status = f"unavailable: {exc}"
-    graph = build_partition(pc.context, [views[p] for p in part.nodes], inputs, outputs)
-    if pc.cache_usable and not status.startswith("unavailable"):
-        try:
-            pc.context.save_graph(key, graph)
-            status += ", saved"
-        except QuotaExceededError as exc:
-            warnings.warn(f"{PROVIDER}: compiled partition not cached ({exc}); the session keeps running",
-                          RuntimeWarning, stacklevel=5)
-            status += f", not saved: {exc}"
-        except Exception as exc:
-            warnings.warn(f"{PROVIDER}: compiled partition not cached ({type(exc).__name__}: {exc})",
-                          RuntimeWarning, stacklevel=5)
-            status += f", not saved: {exc}"
-    return graph, status
+    return load_or_build(pc.context, pc.cache_usable, key, want_in, want_out,
+                         lambda: build_partition(pc.context, [views[p] for p in part.nodes], inputs, outputs),
+                         PROVIDER)
 
 
 def _bool_values(spec: Specialized) -> set[str]:

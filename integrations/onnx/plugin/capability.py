@@ -32,11 +32,12 @@ import numpy as np
 import onnx
 from onnx import helper
 
-from webnn import MLContext, MLGraph, NotFoundError, QuotaExceededError
+from webnn import MLContext, MLGraph
 from webnn.cache.keys import graph_cache_key
 from webnn.converters import SupportQuery
 from webnn.partition import partition_graph
 
+from ..cached import load_or_build
 from ..convert import build_partition, descriptor
 from ..errors import ConversionError
 from ..model import LoadedModel, elem_type_name
@@ -147,28 +148,8 @@ class GroupBuilder:
         })
         want_in = {n: descriptor(None, spec, n) for n in inputs}
         want_out = {n: descriptor(None, spec, n) for n in graph_outputs}
-        status = "off"
-        if self.cache_usable:
-            try:
-                graph = self.context.load_graph(key)
-                if dict(graph.inputs) == want_in and dict(graph.outputs) == want_out:
-                    return Prepared(graph, tuple(inputs), tuple(graph_outputs), constants, "hit")
-                status = "miss (entry did not match; replaced)"
-            except NotFoundError:
-                status = "miss"
-            except Exception as exc:  # an unreadable cache: run without it, and say so
-                warnings.warn(f"{EP_NAME}: graph cache unavailable ({type(exc).__name__}: {exc})", RuntimeWarning,
-                              stacklevel=2)
-                status = f"unavailable: {exc}"
-        graph = build_partition(self.context, views, inputs, graph_outputs)
-        if self.cache_usable and not status.startswith("unavailable"):
-            try:
-                self.context.save_graph(key, graph)
-                status += ", saved"
-            except QuotaExceededError as exc:
-                status += f", not saved: {exc}"
-            except Exception as exc:
-                status += f", not saved: {type(exc).__name__}: {exc}"
+        graph, status = load_or_build(self.context, self.cache_usable, key, want_in, want_out,
+                                      lambda: build_partition(self.context, views, inputs, graph_outputs), EP_NAME)
         return Prepared(graph, tuple(inputs), tuple(graph_outputs), constants, status)
 
 
