@@ -88,6 +88,21 @@ def _main_operands(opname: str, input: MLOperand,  # noqa: A002  (spec argument 
     return operands  # type: ignore[return-value]
 
 
+def _sequence_operands(name: str, input: MLOperand, weight: object, recurrent_weight: object,  # noqa: A002
+                       steps: object, hidden_size: object) -> tuple[MLOperand, MLOperand, int, int]:
+    """The checks gru and lstm share: rank-3 weights, ``steps`` > 0 matching the input's
+    first dimension, and an unsigned ``hidden_size``."""
+    weight, recurrent_weight = _main_operands(
+        name, input, [("weight", weight, 3), ("recurrent_weight", recurrent_weight, 3)])
+    steps = _ulong(name, "steps", steps)
+    hidden_size = _ulong(name, "hidden_size", hidden_size)
+    if steps == 0:
+        raise c.fail(name, "steps must be greater than 0, got 0")
+    if input.shape[0] != steps:
+        raise c.fail(name, f"input shape[0] must equal steps ({steps}), got shape {list(input.shape)}")
+    return weight, recurrent_weight, steps, hidden_size
+
+
 def _optional(opname: str, name: str, value: object, input: MLOperand,  # noqa: A002
               shape: Sequence[int]) -> MLOperand | None:
     """An optional operand: data type as ``input``, exact shape."""
@@ -115,14 +130,8 @@ def gru(input: MLOperand, weight: MLOperand, recurrent_weight: MLOperand,  # noq
     ["sigmoid", "tanh"]: update/reset gates, new gate).
     """
     name = "gru"
-    weight, recurrent_weight = _main_operands(
-        name, input, [("weight", weight, 3), ("recurrent_weight", recurrent_weight, 3)])
-    steps = _ulong(name, "steps", steps)
-    hidden_size = _ulong(name, "hidden_size", hidden_size)
-    if steps == 0:
-        raise c.fail(name, "steps must be greater than 0, got 0")
-    if input.shape[0] != steps:
-        raise c.fail(name, f"input shape[0] must equal steps ({steps}), got shape {list(input.shape)}")
+    weight, recurrent_weight, steps, hidden_size = _sequence_operands(
+        name, input, weight, recurrent_weight, steps, hidden_size)
     direction = c.choice(name, "direction", _default(direction, "forward"), DIRECTIONS)
     layout = c.choice(name, "layout", _default(layout, "zrn"), GRU_LAYOUTS)
     batch, input_size = input.shape[1], input.shape[2]
@@ -200,14 +209,8 @@ def lstm(input: MLOperand, weight: MLOperand, recurrent_weight: MLOperand,  # no
     name = "lstm"
     direction = c.choice(name, "direction", _default(direction, "forward"), DIRECTIONS)
     dirs = 2 if direction == "both" else 1
-    weight, recurrent_weight = _main_operands(
-        name, input, [("weight", weight, 3), ("recurrent_weight", recurrent_weight, 3)])
-    steps = _ulong(name, "steps", steps)
-    hidden_size = _ulong(name, "hidden_size", hidden_size)
-    if steps == 0:
-        raise c.fail(name, "steps must be greater than 0, got 0")
-    if input.shape[0] != steps:
-        raise c.fail(name, f"input shape[0] must equal steps ({steps}), got shape {list(input.shape)}")
+    weight, recurrent_weight, steps, hidden_size = _sequence_operands(
+        name, input, weight, recurrent_weight, steps, hidden_size)
     layout = c.choice(name, "layout", _default(layout, "iofg"), LSTM_LAYOUTS)
     batch, input_size = input.shape[1], input.shape[2]
     _hidden_size(name, hidden_size, 4)
