@@ -85,16 +85,21 @@ def _conv_check(query: SupportQuery, node: NodeView) -> str | None:
     return dtype_reason(query, op, node.in_type(0))
 
 
-@converter("Conv", webnn_ops=("conv2d", "reshape"), opsets=(1, None), check=_conv_check)
-def convert_conv(cx: ConvertContext, node: NodeView) -> list[MLOperand]:
+def _conv_operands(cx: ConvertContext, node: NodeView
+                   ) -> tuple[int, MLOperand, MLOperand, list[int], list[int], list[int]]:
+    """What Conv and ConvTranspose read alike: rank, 4-D input and weight, kernel, strides, dilations."""
     b = cx.builder
     rank = node.rank(0)
     n = rank - 2
     x = _as_4d(b, cx.operand(node.inputs[0]))
     w = _as_4d(b, cx.operand(node.inputs[1]))
-    kernel = _kernel(node, 1)
-    strides = _ints(node, "strides", [1] * n)
-    dilations = _ints(node, "dilations", [1] * n)
+    return rank, x, w, _kernel(node, 1), _ints(node, "strides", [1] * n), _ints(node, "dilations", [1] * n)
+
+
+@converter("Conv", webnn_ops=("conv2d", "reshape"), opsets=(1, None), check=_conv_check)
+def convert_conv(cx: ConvertContext, node: NodeView) -> list[MLOperand]:
+    b = cx.builder
+    rank, x, w, kernel, strides, dilations = _conv_operands(cx, node)
     pads = resolve_pads(node, node.in_shape(0)[2:], kernel, strides, dilations)
     kwargs = {"padding": webnn_padding(pads), "strides": _two(strides, 1), "dilations": _two(dilations, 1),
               "groups": int(node.attr("group", 1))}
@@ -129,13 +134,8 @@ def _transpose_pads(node: NodeView, sizes: Sequence[int], kernel: Sequence[int],
 @converter("ConvTranspose", webnn_ops=("conv_transpose2d", "reshape"), opsets=(1, None), check=_conv_check)
 def convert_conv_transpose(cx: ConvertContext, node: NodeView) -> list[MLOperand]:
     b = cx.builder
-    rank = node.rank(0)
+    rank, x, w, kernel, strides, dilations = _conv_operands(cx, node)
     n = rank - 2
-    x = _as_4d(b, cx.operand(node.inputs[0]))
-    w = _as_4d(b, cx.operand(node.inputs[1]))
-    kernel = _kernel(node, 1)
-    strides = _ints(node, "strides", [1] * n)
-    dilations = _ints(node, "dilations", [1] * n)
     out_pad = _ints(node, "output_padding", [0] * n)
     pads = _transpose_pads(node, node.in_shape(0)[2:], kernel, strides, dilations, out_pad)
     out_sizes = list(node.out_shape(0)[2:])
