@@ -9,7 +9,6 @@ content digest used by the graph cache.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from .dtypes import numpy_dtype
+from .hashing import content_hasher
 from .operand import MLOperandDescriptor
 
 #: Bumped whenever the header layout or an op's attribute meaning changes.
@@ -142,13 +142,13 @@ class Graph:
                    dict(constants), [Node.from_json(n) for n in header["nodes"]])
 
     def digest(self) -> str:
-        """Stable sha256 of structure, attributes and constant bytes."""
-        h = hashlib.sha256()
+        """Stable content hash (BLAKE3) of structure, attributes and constant bytes."""
+        h = content_hasher()
         h.update(json.dumps(self.header(), sort_keys=True, default=_json_default).encode())
         for cid in sorted(self.constants):
             arr = np.ascontiguousarray(self.constants[cid])
             h.update(f"{cid}:{arr.dtype.str}:{arr.shape}".encode())
-            h.update(arr.tobytes())
+            h.update(memoryview(arr).cast("B") if arr.ndim else arr.tobytes())
         return h.hexdigest()
 
 

@@ -1,6 +1,6 @@
 """Loading an ONNX model for the WebNN provider: bytes, digest, value types, ORT-style metadata.
 
-The model is parsed once; its content digest (sha256 of the serialised bytes, plus
+The model is parsed once; its content digest (BLAKE3 of the serialised bytes, plus
 external weights when there are any) is the model component of every cache key.
 ``NodeArg`` and ``ModelMetadata`` mirror what ``onnxruntime.InferenceSession``
 returns from ``get_inputs()``/``get_outputs()``/``get_modelmeta()``, read from the
@@ -9,7 +9,6 @@ model itself so that no ORT session has to exist to answer them.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -18,6 +17,8 @@ from typing import Any
 import numpy as np
 import onnx
 from onnx import ModelProto, NodeProto, TensorProto, TypeProto, ValueInfoProto, numpy_helper
+
+from webnn.hashing import content_hasher
 
 from .errors import invalid_graph, invalid_protobuf, no_such_file
 
@@ -160,7 +161,7 @@ def load_model(source: Any) -> LoadedModel:
     else:
         raise TypeError(f"InferenceSession: path_or_bytes must be a path, bytes or an onnx.ModelProto, "
                         f"got {type(source).__name__}")
-    h = hashlib.sha256(data)
+    h = content_hasher(data, parallel=True)
     if _uses_external_data(proto):
         if path is None:
             raise invalid_graph("the model keeps weights in external files; load it from its path")

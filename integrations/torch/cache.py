@@ -33,6 +33,7 @@ import torch.fx
 
 from webnn import MLContext, MLGraph, NotFoundError, NotSupportedError, QuotaExceededError
 from webnn.cache.keys import graph_cache_key
+from webnn.hashing import content_hasher
 
 _LOCK = threading.Lock()
 _STATS: Counter[str] = Counter()
@@ -172,9 +173,9 @@ def canonical_graph(gm: torch.fx.GraphModule, *, trusted_only: bool = False,
 
 # -- keys -------------------------------------------------------------------------------------
 def _digest_graph(nodes: list[Any], constants: list[np.ndarray]) -> str:
-    """One sha256 over the canonical JSON and the constants' bytes (cheaper than feeding
+    """One content hash over the canonical JSON and the constants' bytes (cheaper than feeding
     thousands of small values to the key builder one by one)."""
-    h = hashlib.sha256(json.dumps(nodes, separators=(",", ":"), allow_nan=False).encode())
+    h = content_hasher(json.dumps(nodes, separators=(",", ":"), allow_nan=False).encode())
     for c in constants:
         h.update(f"|{c.size}|".encode())
         h.update(memoryview(np.ascontiguousarray(c)).cast("B"))

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 
+import blake3
 import numpy as np
 import pytest
 
@@ -22,7 +22,7 @@ def _roundtrip(tmp_path, meta, arrays):
     assert path.stat().st_size == layout.size
     fd = os.open(path, os.O_RDONLY)
     try:
-        buf, digest = blobfile.read_verified(fd, layout.size, workers=3)
+        buf, digest = blobfile.read_verified(fd, layout.size)
     finally:
         os.close(fd)
     assert digest == checksum
@@ -57,14 +57,17 @@ def test_roundtrip_every_dtype_aligned_and_zero_copy(tmp_path):
     assert len({id(root(a)) for a in got.values()}) == 1  # views of one verified buffer, no copies
 
 
-def test_checksum_is_the_documented_tree_hash(tmp_path):
-    big = np.random.default_rng(0).integers(0, 255, 9 << 20, dtype=np.uint8)  # 3 chunks
+def test_checksum_is_the_blake3_of_the_file(tmp_path):
+    big = np.random.default_rng(0).integers(0, 255, 40 << 20, dtype=np.uint8)  # several read calls
     (_, got), path, checksum = _roundtrip(tmp_path, {}, {"big": big})
     assert np.array_equal(got["big"], big)
     data = path.read_bytes()
-    chunks = [hashlib.sha256(data[i:i + blobfile.CHUNK]).digest() for i in range(0, len(data), blobfile.CHUNK)]
-    expect = hashlib.sha256(b"webnn-blob-tree-v1\0" + len(data).to_bytes(8, "little") + b"".join(chunks))
-    assert checksum == expect.hexdigest()
+    assert checksum == blake3.blake3(data).hexdigest()  # single-threaded reference
+    stream = blobfile.StreamingChecksum(np.frombuffer(data, np.uint8))
+    for filled in (5, blobfile.CHUNK + 7, 3 * blobfile.CHUNK, len(data)):
+        stream.advance(filled)
+    assert stream.hexdigest() == checksum
+    assert blobfile.checksum(np.frombuffer(data, np.uint8)) == checksum
 
 
 def test_object_dtypes_refused():

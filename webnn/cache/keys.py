@@ -2,20 +2,21 @@
 
 An integration names every component that decides the compiled result (host graph
 digest, weights digest, input signature, device, options) and gets back a key of
-the form ``"<host>-<sha256>"``. The webnn format/library versions are mixed in too,
+the form ``"<host>-<blake3 hex>"``. The webnn format/library versions are mixed in too,
 so a key never survives a change that could change the compiled graph. Each
 component is logged at debug level, as JAX's cache key does.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+
+from ..hashing import content_hasher
 
 log = logging.getLogger("webnn.cache")
 
@@ -44,8 +45,8 @@ def _feed(h: Any, value: Any) -> None:
 
 
 def digest(value: Any) -> str:
-    """sha256 hex of a value built from dicts, lists, scalars, bytes and arrays."""
-    h = hashlib.sha256()
+    """Content hash (BLAKE3) hex of a value built from dicts, lists, scalars, bytes and arrays."""
+    h = content_hasher()
     _feed(h, value)
     return h.hexdigest()
 

@@ -17,12 +17,13 @@ ONNX Runtime).
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from onnx import AttributeProto, ModelProto, TensorProto, helper, numpy_helper
+
+from webnn.hashing import content_hasher
 
 # OrtOpAttrType values (ort_abi.h)
 ATTR_INT, ATTR_INTS, ATTR_FLOAT, ATTR_FLOATS, ATTR_STRING, ATTR_STRINGS, ATTR_GRAPH, ATTR_TENSOR = range(1, 9)
@@ -122,7 +123,7 @@ def _value_info(vi: ValueInfo) -> Any:
 
 def to_model(graph: dict[str, Any]) -> OrtGraphModel:
     """Rebuild an ONNX model from the shim's description of an ORT graph."""
-    h = hashlib.sha256()
+    h = content_hasher()
     initializers: list[TensorProto] = []
     runtime_init: set[str] = set()
     # ORT lists a fused graph's initializers in no stable order: sort, so digests (cache keys) are stable.
