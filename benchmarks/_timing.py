@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 from collections.abc import Callable
@@ -30,3 +31,13 @@ def median_per_call(fn: Callable[[], object], calls: int = 2000, repeats: int = 
             fn()
         batches.append((time.perf_counter() - t0) / calls)
     return statistics.median(batches)
+
+
+def child_env(**overrides: str) -> dict[str, str]:
+    """The environment for a measured fresh process: this one's, minus
+    ``PYTHONDONTWRITEBYTECODE`` (installed packages have their ``.pyc`` files; without
+    them every child recompiles each module it imports inside the timed region), plus
+    ``overrides``."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env.update(overrides)
+    return env

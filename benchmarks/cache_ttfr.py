@@ -34,6 +34,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _timing import child_env
 
 KEY = "resnet50-bench"
 STAGES = ((64, 3, 1), (128, 4, 2), (256, 6, 2), (512, 3, 2))  # width, blocks, first stride
@@ -153,7 +154,7 @@ def run_child(mode: str, args: argparse.Namespace, work: Path, save: bool = Fals
            "--size", str(args.size), "--width-scale", str(args.width_scale)]
     if save:
         cmd.append("--save")
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False, env=child_env())
     lines = [ln for ln in done.stdout.splitlines() if ln.startswith("RESULT ")]
     if done.returncode != 0 or not lines:
         raise SystemExit(f"{mode} run failed (exit {done.returncode}):\n{done.stdout}\n{done.stderr}")

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _timing import child_env
 
 PROVIDER = "WebNNExecutionProvider"
 CPU = "CPUExecutionProvider"
@@ -188,7 +189,7 @@ def _child_first_result(model: Path, feeds: Path, route: str, device: str, cache
                         threads: int) -> dict[str, Any]:
     cmd = [sys.executable, __file__, "_first", "--model", str(model), "--feeds", str(feeds), "--route", route,
            "--device", device, "--cache-dir", cache_dir, "--threads", str(threads)]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=1800)
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=1800, env=child_env())
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

@@ -34,6 +34,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _timing import child_env
+
 REPO = Path(__file__).resolve().parents[1]
 MODELS_DIR = REPO / "tests" / "integrations" / "torch"
 
@@ -125,7 +127,7 @@ print(json.dumps({{"first": first, "share": share, "stats": stats}}))
 
 def first_result(name: str, device: str, backend: str, cache_dir: str) -> dict:
     """Time to first result of ``backend`` in a new process using ``cache_dir`` for its caches."""
-    env = dict(os.environ)
+    env = child_env()
     env["WEBNN_CACHE_DIR"] = os.path.join(cache_dir, "webnn-graphs")
     env["TORCHINDUCTOR_CACHE_DIR"] = os.path.join(cache_dir, "inductor-cache")
     env["TRITON_CACHE_DIR"] = os.path.join(cache_dir, "triton-cache")
