@@ -94,8 +94,12 @@ def output(it, x: np.ndarray) -> np.ndarray:  # noqa: ANN001
 
 
 def child(path: str, cache_dir: str, device: str) -> dict:
+    # Without PYTHONDONTWRITEBYTECODE: users' processes import from .pyc files, and a
+    # child that recompiled every module it imports would time that instead.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     out = subprocess.run([sys.executable, __file__, "--first-result", path, "--cache-dir", cache_dir,
-                          "--device", device, "--threads", str(THREADS)], capture_output=True, text=True, check=True)
+                          "--device", device, "--threads", str(THREADS)], capture_output=True, text=True,
+                         check=True, env=env)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

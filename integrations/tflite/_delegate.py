@@ -6,15 +6,19 @@ Prepare (once per subgraph, and again when a resize re-applies delegates):
    not the pinned one, or the model flatbuffer cannot be found or does not match the
    runtime's own nodes and tensors (``_layout``);
 2. ask the converter registry (with ``op_support_limits()``) about every node;
-3. cut the supported nodes into convex groups (``webnn.partition``) and convert each
-   group once without compiling, dropping a node whose converter fails and trying
-   again, so the claim only holds nodes that convert;
+3. cut the supported nodes into convex groups (``webnn.partition``); a group whose
+   compiled graph is in memory or in the graph cache (loaded now, kept for the kernel)
+   converted before and is claimed as it is; any other group is converted once without
+   compiling, dropping a node whose converter fails and trying again, so the claim
+   only holds nodes that convert;
 4. hand the claim to ``ReplaceNodeSubsetsWithDelegateKernels``; the runtime forms its
    partitions and calls ``init`` for each, which makes a :class:`PartitionKernel`.
 
 Compiled graphs are shared by every kernel of this delegate (a dict keyed by the cache
 key) and saved in the context's graph cache, so a second interpreter or process on the
-same model skips conversion and compilation.
+same model skips conversion and compilation. The key (:func:`partition_key`) is made of
+the model's digest (every weight, attribute and declared shape), the subgraph, the node
+subset, the runtime input signature, the device and the converter version.
 """
 
 from __future__ import annotations
@@ -76,6 +80,9 @@ class WebNNDelegate:
                 self._model_hint = fh.read()
         self._lock = threading.RLock()
         self._graphs: dict[str, Any] = {}
+        #: Keys of graphs loaded from the cache at Prepare and not yet handed to a kernel
+        #: -> seconds the load took (the kernel reports them as a cache hit).
+        self._loaded_at_prepare: dict[str, float] = {}
         self._preparing: dict[int, _Preparing] = {}
         self._reports: dict[tuple[int, int | None], SubgraphReport] = {}
         self._models: weakref.WeakKeyDictionary[Any, Model] = weakref.WeakKeyDictionary()
@@ -117,7 +124,7 @@ class WebNNDelegate:
                     refusal = f"the model found does not match the runtime's graph ({why})"
                 else:
                     report.subgraph = sub.index
-                    claim = self._claim(sub, nodes, tensors, report)
+                    claim = self._claim(model, sub, nodes, tensors, report)
                     if claim:
                         status = self._replace(ctxp, delegatep, ctx_addr, model, sub, claim, report)
                         self._remember(report)
@@ -163,7 +170,7 @@ class WebNNDelegate:
                 return f"tensor {tensor.name!r} is {tensor.type_name}, which WebNN cannot carry"
         return REGISTRY.why_not(op.name, self._query, op, sub)
 
-    def _claim(self, sub: Subgraph, nodes: Sequence[Any], tensors: Sequence[Any],
+    def _claim(self, model: Model, sub: Subgraph, nodes: Sequence[Any], tensors: Sequence[Any],
                report: SubgraphReport) -> list[int]:
         """The node indices to claim, filling ``report.nodes``."""
         candidates = [n for n in nodes if n.index < len(sub.ops) and not n.delegated]
@@ -185,6 +192,9 @@ class WebNNDelegate:
                 outs = [t for t in p.outputs]
                 try:
                     signature = _build.partition_signature(sub, members, shapes, outs)
+                    if self._compiled_before(model, sub, members, signature):
+                        continue  # built from exactly these nodes before: they convert
+                    report.trial_conversions += 1
                     _build.trial(self.context, sub, members, signature)
                 except _build.ConversionError as exc:
                     reasons[exc.node if exc.node in reasons else members[0]] = f"conversion failed: {exc}"
@@ -245,12 +255,40 @@ class WebNNDelegate:
         return PartitionKernel(self, state.model, state.sub, nodes, outputs, info)
 
     def cache_key(self, model: Model, sub: Subgraph, nodes: Sequence[int], signature: _build.Signature) -> str:
-        return graph_cache_key("tflite", {
-            "model": model.digest, "subgraph": sub.index, "nodes": list(nodes),
-            "inputs": [list(map(str, s[:2])) + [list(s[2])] for s in signature.inputs],
-            "outputs": list(signature.outputs), "device": self.context.device,
-            "converters": _CONVERTER_VERSION,
-        })
+        return partition_key(model.digest, sub.index, nodes, signature, self.context.device)
+
+    def _load_cached(self, key: str) -> Any:
+        """The graph saved under ``key`` in the graph cache, or None (missing, stale, or
+        a cache that cannot be read: that warns and the partition is rebuilt)."""
+        if not self.cache:
+            return None
+        try:
+            return self.context.load_graph(key)
+        except NotFoundError:
+            return None
+        except Exception as exc:  # a broken cache must not stop inference
+            warnings.warn(f"webnn tflite: graph cache load failed ({type(exc).__name__}: {exc}); rebuilding",
+                          RuntimeWarning, stacklevel=3)
+            return None
+
+    def _compiled_before(self, model: Model, sub: Subgraph, nodes: Sequence[int],
+                         signature: _build.Signature) -> bool:
+        """Whether this node subset's graph for ``signature`` is in memory or in the graph
+        cache; a cached one is loaded now and kept for the kernel (Prepare then needs no
+        trial conversion: the key names the model digest and the converter version, so
+        the same nodes converted when it was saved)."""
+        key = self.cache_key(model, sub, nodes, signature)
+        with self._lock:
+            if key in self._graphs:
+                return True
+        start = time.perf_counter()
+        graph = self._load_cached(key)
+        if graph is None:
+            return False
+        with self._lock:
+            self._graphs[key] = graph
+            self._loaded_at_prepare[key] = time.perf_counter() - start
+        return True
 
     def graph_for(self, model: Model, sub: Subgraph, nodes: Sequence[int], signature: _build.Signature,
                   info: PartitionInfo) -> Any:
@@ -259,25 +297,26 @@ class WebNNDelegate:
         info.key = key
         with self._lock:
             graph = self._graphs.get(key)
+            loaded = self._loaded_at_prepare.pop(key, None)
         if graph is not None:
-            info.cache = "memory"
+            if loaded is not None:  # loaded from the cache by this Prepare
+                info.cache, info.build_seconds = "hit", loaded
+            else:
+                info.cache = "memory"
             return graph
         start = time.perf_counter()
-        graph = None
-        if self.cache:
-            try:
-                graph = self.context.load_graph(key)
-                info.cache = "hit"
-            except NotFoundError:
-                graph = None
-            except Exception as exc:  # a broken cache must not stop inference
-                warnings.warn(f"webnn tflite: graph cache load failed ({type(exc).__name__}: {exc}); rebuilding",
-                              RuntimeWarning, stacklevel=2)
-        if graph is None:
+        graph = self._load_cached(key)
+        if graph is not None:
+            info.cache = "hit"
+        else:
             graph = _build.build(self.context, sub, nodes, signature)
             info.builds += 1
             info.cache = "off"
-            if self.cache:
+            if self.cache and not model.unchanged():
+                info.cache = "unsaved"
+                warnings.warn("webnn tflite: graph not cached: the model file changed on disk after it was "
+                              "mapped", RuntimeWarning, stacklevel=2)
+            elif self.cache:
                 try:
                     self.context.save_graph(key, graph)
                     info.cache = "miss"
@@ -295,3 +334,19 @@ class WebNNDelegate:
 
 #: Bumped when a converter changes what it emits, so stale cached graphs are not reused.
 _CONVERTER_VERSION = 1
+
+
+def partition_key(model_digest: str, subgraph: int, nodes: Sequence[int], signature: _build.Signature,
+                  device: str) -> str:
+    """The graph cache key of one partition: the model's digest (all weights, attributes
+    and declared shapes), the subgraph, the node subset, the runtime input signature
+    (tensor, data type, shape), the outputs handed back, the device and the converter
+    version (``graph_cache_key`` adds the webnn and IR versions). Nodes, inputs and
+    outputs are sorted: the same subset keys the same whether it comes from this
+    Prepare's partitioning or from the runtime's ``nodes_to_replace``."""
+    return graph_cache_key("tflite", {
+        "model": model_digest, "subgraph": int(subgraph), "nodes": sorted(int(n) for n in nodes),
+        "inputs": sorted([int(t), str(dt), [int(d) for d in shape]] for t, dt, shape in signature.inputs),
+        "outputs": sorted(int(t) for t in signature.outputs), "device": str(device),
+        "converters": _CONVERTER_VERSION,
+    })

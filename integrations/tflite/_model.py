@@ -6,12 +6,18 @@ change between versions. The schema module is the one the installed runtime ship
 (``tensorflow/lite/python/schema_py_generated.py`` or ai-edge-litert's copy), loaded
 from its file so that reading a model does not import all of tensorflow; it needs
 only the ``flatbuffers`` package both runtimes depend on.
+
+A model file is memory-mapped, not read: the digest (BLAKE3, part of every cache
+key) and the constants are taken from the mapping, so a warm start neither copies
+the weights nor hashes them twice. TFLite maps the same file itself, so the pages
+are shared and usually already resident.
 """
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
+import mmap
+import os
 import sys
 import threading
 from dataclasses import dataclass, field
@@ -19,6 +25,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import blake3
 import numpy as np
 
 _SCHEMA_FILES = (
@@ -127,12 +134,20 @@ class Subgraph:
 
 @dataclass
 class Model:
-    """A parsed .tflite model. ``digest`` is the sha256 of its bytes (part of cache keys)."""
+    """A parsed .tflite model. ``digest`` is the BLAKE3 of its bytes (part of cache keys)."""
 
     digest: str
     subgraphs: list[Subgraph]
     metadata: dict[str, bytes] = field(default_factory=dict)
     size: int = 0
+    #: The file mapping the constants are views of (None for a model given as bytes).
+    mapping: mmap.mmap | None = field(default=None, repr=False, compare=False)
+
+    def unchanged(self) -> bool:
+        """False when the mapped file's bytes no longer hash to ``digest`` (rewritten in
+        place since it was mapped): a graph converted from them must not be saved under
+        a key naming ``digest``. Always True for a model given as bytes."""
+        return self.mapping is None or model_digest(self.mapping) == self.digest
 
 
 def _enum_name(enum_cls: type, value: int) -> str:
@@ -167,9 +182,23 @@ def _array(values: Any, dtype: Any) -> np.ndarray:
     return np.asarray(values, dtype=dtype).reshape(-1)
 
 
-def parse_model(data: bytes | bytearray | memoryview) -> Model:
-    """Parse a .tflite flatbuffer. Raises ValueError for bytes that are not one."""
-    buf = bytes(data)
+#: Below this many bytes one thread hashes faster than several.
+_PARALLEL_HASH_FROM = 1 << 20
+
+
+def model_digest(data: Any) -> str:
+    """BLAKE3 hex digest of a model's bytes (anything with the buffer protocol), on
+    every core for large models: a 100 MB model hashes in about 15 ms."""
+    if memoryview(data).nbytes >= _PARALLEL_HASH_FROM:
+        return blake3.blake3(data, max_threads=blake3.blake3.AUTO).hexdigest()
+    return blake3.blake3(data).hexdigest()
+
+
+def parse_model(data: bytes | bytearray | memoryview | mmap.mmap, digest: str | None = None) -> Model:
+    """Parse a .tflite flatbuffer (bytes or a read-only mapping, not copied; constants
+    are views of it). ``digest``: the bytes' :func:`model_digest` when the caller has it.
+    Raises ValueError for bytes that are not a TFLite flatbuffer."""
+    buf = bytes(data) if isinstance(data, (bytearray, memoryview)) else data
     if len(buf) < 8 or buf[4:8] != b"TFL3":
         raise ValueError(f"not a TFLite flatbuffer (file identifier {buf[4:8]!r}, expected b'TFL3')")
     s = schema()
@@ -236,22 +265,22 @@ def parse_model(data: bytes | bytearray | memoryview) -> Model:
         key = m.name.decode() if isinstance(m.name, bytes) else str(m.name)
         payload = buffer_bytes(int(m.buffer))
         metadata[key] = bytes(payload) if payload is not None else b""
-    return Model(hashlib.sha256(buf).hexdigest(), subgraphs, metadata, len(buf))
+    return Model(digest or model_digest(buf), subgraphs, metadata, len(buf))
 
 
 _cache_lock = threading.Lock()
 _parsed: dict[str, Model] = {}
-_by_file: dict[tuple[str, int, int], Model] = {}
 
 
 def load_model(data: bytes | bytearray | memoryview) -> Model:
-    """``parse_model`` with a small per-process memo keyed by the bytes' digest."""
-    digest = hashlib.sha256(data).hexdigest()
+    """``parse_model`` with a small per-process memo keyed by the bytes' digest
+    (hashed once: the digest is handed to the parse)."""
+    digest = model_digest(data)
     with _cache_lock:
         hit = _parsed.get(digest)
     if hit is not None:
         return hit
-    model = parse_model(data)
+    model = parse_model(data, digest)
     with _cache_lock:
         _parsed[digest] = model
         while len(_parsed) > 8:
@@ -260,21 +289,15 @@ def load_model(data: bytes | bytearray | memoryview) -> Model:
 
 
 def load_model_file(path: str) -> Model:
-    """``load_model`` of a file, memoized by (real path, size, mtime) so a second
-    interpreter on the same file neither re-reads nor re-hashes it."""
-    import os
-
-    real = os.path.realpath(path)
-    st = os.stat(real)
-    ident = (real, st.st_size, st.st_mtime_ns)
-    with _cache_lock:
-        hit = _by_file.get(ident)
-    if hit is not None:
-        return hit
-    with open(real, "rb") as fh:
-        model = load_model(fh.read())
-    with _cache_lock:
-        _by_file[ident] = model
-        while len(_by_file) > 8:
-            _by_file.pop(next(iter(_by_file)))
+    """Parse a model file through a read-only memory map: the weights are neither read
+    nor copied, only hashed (BLAKE3, about 15 ms for 100 MB) and viewed. Not memoized
+    across calls: a file rewritten in place between two interpreters (even within one
+    timestamp tick) gets a fresh digest. Raises ValueError for an empty or malformed
+    file, OSError for one that cannot be opened."""
+    with open(path, "rb") as fh:
+        if os.fstat(fh.fileno()).st_size == 0:
+            raise ValueError(f"not a TFLite flatbuffer: {path} is empty")
+        mapped = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)  # stays valid after close
+    model = parse_model(mapped, model_digest(mapped))
+    model.mapping = mapped
     return model

@@ -83,7 +83,7 @@ class Caller:
     interpreter: Any | None
     runtime: Runtime | None
     model_bytes: bytes | None  # from model_content
-    model_path: str | None  # from model_path (read by the delegate, which memoizes by file identity)
+    model_path: str | None  # from model_path (memory-mapped and hashed by the delegate)
 
 
 def _package_of(obj: Any) -> str | None:

@@ -51,6 +51,9 @@ class SubgraphReport:
     partitions: list[PartitionInfo] = field(default_factory=list)
     #: Set when the delegate claimed nothing at all, with the reason (unknown layout...).
     refused: str | None = None
+    #: Node groups converted (not compiled) at Prepare to learn whether they convert; 0
+    #: on a warm start, where the cached graphs of the groups show that they do.
+    trial_conversions: int = 0
 
     @property
     def webnn_nodes(self) -> int:

@@ -356,7 +356,7 @@ def test_malformed_model_file(models, tmp_path, delegate):
     assert_outputs(run(it, xs), reference(models["fallback"], xs), atol=1e-5)
 
 
-def test_model_path_is_read_once_per_file(models, tmp_path, delegate):
+def test_model_path_is_mapped_not_read(models, tmp_path, delegate):
     path = tmp_path / "fallback.tflite"
     path.write_bytes(models["fallback"])
     with warnings.catch_warnings():
@@ -368,7 +368,12 @@ def test_model_path_is_read_once_per_file(models, tmp_path, delegate):
         xs = inputs_for(it)
         assert_outputs(run(it, xs), reference(models["fallback"], xs), atol=1e-5)
         assert only_report(delegate).webnn_nodes == 7
-    assert any(key[0] == os.path.realpath(path) for key in _model._by_file)
+        assert only_report(delegate).model_digest == _model.model_digest(models["fallback"])
+    # The constants are views of a read-only map of the file, not a copy of its bytes.
+    model = _model.load_model_file(str(path))
+    assert model.mapping is not None and model.unchanged()
+    const = next(t.data for t in model.subgraphs[0].tensors if t.data is not None)
+    assert not const.flags.owndata and not const.flags.writeable
 
 
 def test_interpreter_bytes_win_over_a_model_hint(models):
