@@ -112,3 +112,42 @@ def test_export_keeps_dense_filter_and_load_prepacks_again(ctx):
     assert "p0" in loaded.source
     x = torch.from_numpy(feeds["x"])
     np.testing.assert_allclose(loaded.run([x])[0].numpy(), want, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("layout", ["nchw", "nhwc"])
+@pytest.mark.parametrize("activation", [None, "relu", "sigmoid"])
+def test_residual_conv2d_plain_and_prepacked_paths(layout, activation):
+    """A conv2d carrying a fused residual (``residual`` attribute, input 3), called through
+    both of its lowering's paths: torch's F.conv2d + add (what CUDA and non-float32 run)
+    and oneDNN's binary post-op on the prepacked filter."""
+    from webnn.backends.torch.registry import LoweringNode, find, load_all
+    from webnn.operand import MLOperandDescriptor
+
+    load_all()
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 6, 7, 7)).astype(np.float32)
+    w = rng.standard_normal((6, 6, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(6).astype(np.float32)
+    res = rng.standard_normal((2, 6, 7, 7)).astype(np.float32)
+    want = reference(x, w, b, [1, 1, 1, 1], [1, 1], [1, 1], 1) + res
+    if activation == "relu":
+        want = np.maximum(want, 0)
+    elif activation == "sigmoid":
+        want = 1 / (1 + np.exp(-want))
+    to_layout = (lambda a: np.ascontiguousarray(a.transpose(0, 2, 3, 1))) if layout == "nhwc" else (lambda a: a)
+    w_in = np.ascontiguousarray(w.transpose(0, 2, 3, 1)) if layout == "nhwc" else w
+    desc = MLOperandDescriptor("float32", to_layout(x).shape)
+    attrs = {"padding": [1, 1, 1, 1], "strides": [1, 1], "dilations": [1, 1], "groups": 1,
+             "input_layout": layout, "filter_layout": "ohwi" if layout == "nhwc" else "oihw", "residual": True}
+    if activation:
+        attrs["activation"] = {"op": activation, "attrs": {}}
+    node = LoweringNode("conv2d", attrs, [desc, MLOperandDescriptor("float32", w_in.shape),
+                                          MLOperandDescriptor("float32", b.shape), desc], [desc], torch.device("cpu"))
+    run = find("conv2d", "cpu").factory(node)
+    args = [torch.from_numpy(a) for a in (to_layout(x), w_in, b, to_layout(res))]
+    with torch.inference_mode():
+        plain = run(*args)
+        hook = run.prepare_constant
+        packed = hook.run(args[0], hook.prepare(args[1]), args[2], args[3])
+    for got in (plain, packed):
+        np.testing.assert_allclose(got.numpy(), to_layout(want), rtol=1e-4, atol=1e-4)

@@ -20,6 +20,7 @@ from webnn.passes.fusion import (
     FoldAddIntoBias,
     FoldBatchNormIntoConv,
     FuseActivation,
+    FuseResidualAdd,
     FusionPass,
     explain,
     fusion_passes,
@@ -300,11 +301,99 @@ def test_resnet_block_fuses_to_convolutions(ctx):
         return builder.build({"y": builder.relu(builder.add(y, x))}), feeds
 
     fused, feeds = block(False)
-    assert fused.ir.op_counts() == {"conv2d": 2, "add": 1, "relu": 1}
+    assert fused.ir.op_counts() == {"conv2d": 2}
+    last = fused.ir.nodes[-1]
+    assert last.attrs["residual"] is True and last.attrs["activation"]["op"] == "relu"
+    assert last.inputs[3] == fused.ir.inputs["x"]
     unfused, unfused_feeds = block(True)
     assert unfused.ir.op_counts()["batch_normalization"] == 2
     np.testing.assert_allclose(ctx.compute(fused, feeds)["y"], ctx.compute(unfused, unfused_feeds)["y"],
                                rtol=1e-5, atol=1e-5)
+
+
+# -- residual add into conv2d ----------------------------------------------------------------
+
+def _residual_graph(ctx, seed, *, layout="nchw", act="relu", shortcut="input", expose=False, dtype="float32",
+                    other_shape=None):
+    """conv2d(x) + shortcut (-> act); the shortcut is x itself or a second conv2d of x."""
+    rng = np.random.default_rng(seed)
+    builder = MLGraphBuilder(ctx)
+    shape = [2, 4, 5, 5] if layout == "nchw" else [2, 5, 5, 4]
+    x = builder.input("x", {"dataType": dtype, "shape": shape})
+    feeds = {"x": f32(rng, *shape).astype(dtype)}
+    filter_layout = "oihw" if layout == "nchw" else "ohwi"
+    w_shape = [4, 4, 3, 3] if layout == "nchw" else [4, 3, 3, 4]
+
+    def conv(t):
+        return builder.conv2d(t, builder.constant(f32(rng, *w_shape).astype(dtype)), padding=[1, 1, 1, 1],
+                              bias=builder.constant(f32(rng, 4).astype(dtype)), input_layout=layout,
+                              filter_layout=filter_layout)
+
+    y = conv(x)
+    if other_shape is not None:
+        other = builder.input("other", {"dataType": dtype, "shape": other_shape})
+        feeds["other"] = f32(rng, *other_shape).astype(dtype)
+    else:
+        other = x if shortcut == "input" else conv(x)
+    z = builder.add(other, y) if shortcut == "input" else builder.add(y, other)
+    if act is not None:
+        z = getattr(builder, act)(z)
+    outputs = {"z": z}
+    if expose:
+        outputs.update({"y": y} if shortcut == "input" else {"y": y, "other": other})
+    return builder.build(outputs), feeds
+
+
+@pytest.mark.parametrize("layout", ["nchw", "nhwc"])
+@pytest.mark.parametrize("act", ["relu", "sigmoid", None])
+@pytest.mark.parametrize("shortcut", ["input", "conv"])
+def test_residual_add_fuses_into_conv2d(ctx, layout, act, shortcut):
+    fused, feeds = _residual_graph(ctx, 4, layout=layout, act=act, shortcut=shortcut)
+    assert fused.ir.op_counts() == {"conv2d": 1 if shortcut == "input" else 2}
+    node = fused.ir.nodes[-1]
+    assert node.attrs["residual"] is True and len(node.inputs) == 4
+    assert (node.attrs.get("activation") or {}).get("op") == act
+    unfused, _ = _residual_graph(ctx, 4, layout=layout, act=act, shortcut=shortcut, expose=True)
+    assert "add" in unfused.ir.op_counts()
+    np.testing.assert_allclose(ctx.compute(fused, feeds)["z"], ctx.compute(unfused, feeds)["z"],
+                               rtol=1e-5, atol=1e-5)
+
+
+def test_residual_add_float16(ctx):
+    fused, feeds = _residual_graph(ctx, 6, dtype="float16")
+    assert fused.ir.op_counts() == {"conv2d": 1}
+    unfused, _ = _residual_graph(ctx, 6, dtype="float16", expose=True)
+    np.testing.assert_allclose(ctx.compute(fused, feeds)["z"].astype(np.float32),
+                               ctx.compute(unfused, feeds)["z"].astype(np.float32), rtol=2e-3, atol=2e-3)
+
+
+def test_residual_add_that_broadcasts_is_not_fused(ctx):
+    graph, feeds = _residual_graph(ctx, 7, other_shape=[1, 4, 1, 1], act=None)
+    assert graph.ir.op_counts() == {"conv2d": 1, "add": 1}
+    assert reasons(graph, FuseResidualAdd.name) == [
+        "the add broadcasts (conv2d [2, 4, 5, 5], other [1, 4, 1, 1])"]
+    conv = graph.ir.nodes[0]
+    w, b = graph.ir.constants[conv.inputs[1]], graph.ir.constants[conv.inputs[2]]
+    want = torch.nn.functional.conv2d(torch.from_numpy(feeds["x"]).double(), torch.from_numpy(w).double(),
+                                      torch.from_numpy(b).double(), padding=1).numpy() + feeds["other"]
+    np.testing.assert_allclose(ctx.compute(graph, feeds)["z"], want, rtol=1e-5, atol=1e-5)
+
+
+def test_batch_norm_after_a_residual_is_not_folded(ctx):
+    rng = np.random.default_rng(8)
+    builder = MLGraphBuilder(ctx)
+    x = builder.input("x", {"dataType": "float32", "shape": [1, 4, 5, 5]})
+    y = builder.add(builder.conv2d(x, builder.constant(f32(rng, 4, 4, 1, 1))), x)
+    params = [builder.constant(v) for v in (f32(rng, 4), f32(rng, 4, low=0.5))]
+    graph = builder.build({"z": builder.batch_normalization(y, *params)})
+    assert graph.ir.op_counts() == {"conv2d": 1, "batch_normalization": 1}
+    assert reasons(graph, FoldBatchNormIntoConv.name) == ["the conv2d already adds a residual"]
+    feed = f32(rng, 1, 4, 5, 5)
+    w = graph.ir.constants[graph.ir.nodes[0].inputs[1]].reshape(4, 4).astype(np.float64)
+    mean, var = (graph.ir.constants[i] for i in graph.ir.nodes[1].inputs[1:3])
+    pre = np.einsum("oi,nihw->nohw", w, feed) + feed
+    want = (pre - mean.reshape(1, 4, 1, 1)) / np.sqrt(var.reshape(1, 4, 1, 1) + 1e-5)
+    np.testing.assert_allclose(ctx.compute(graph, {"x": feed})["z"], want, rtol=1e-4, atol=1e-4)
 
 
 # -- the pass itself ------------------------------------------------------------------------

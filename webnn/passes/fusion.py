@@ -13,6 +13,11 @@ The rules here:
   ``conv2d`` with a constant filter becomes that conv2d with a new constant filter and bias.
 - :class:`FoldAddIntoBias`: ``add`` of a constant after conv2d (per-channel), gemm, or a
   2-D matmul (which becomes a gemm) becomes that node's bias / ``c``.
+- :class:`FuseResidualAdd`: ``add`` of a conv2d result (constant filter) and another
+  operand of the same shape becomes that conv2d with the operand as a fourth input and
+  ``residual: True``: the lowering adds it to the result, before any fused activation
+  (oneDNN's binary post-op on the CPU: ResNet's add + relu stop being two extra passes
+  over every block's output).
 - :class:`FuseActivation`: relu, clamp, leaky_relu, sigmoid or tanh after conv2d,
   conv_transpose2d or gemm becomes that node's ``activation`` attribute, which the torch
   lowering applies in place on the result it has just allocated.
@@ -177,6 +182,8 @@ class FoldBatchNormIntoConv(Rule):
             return why
         if conv.attrs.get("activation"):
             return "the conv2d already applies a fused activation"
+        if conv.attrs.get("residual"):
+            return "the conv2d already adds a residual"
         if rw.constant(conv.inputs[1]) is None:
             return "the conv2d filter is not a constant"
         if conv.inputs[2] is not None and rw.constant(conv.inputs[2]) is None:
@@ -278,6 +285,56 @@ class FoldAddIntoBias(Rule):
             host.attrs = {**host.attrs, "beta": 1.0}
             rw.set_input(host, 2, rw.add_constant(c, data_type))
         rw.absorb(host, add)
+
+
+class FuseResidualAdd(Rule):
+    """conv2d (constant filter) -> add(other of the same shape) => conv2d(..., other).
+
+    The add node becomes the fused conv2d (so ``other``, computed before the add, is
+    computed before it too) and the original conv2d goes away.
+    """
+
+    name = "fuse-residual-add"
+    anchors = ("add",)
+
+    def match(self, rw: Rewriter, node: Node) -> Match | None:
+        found = [Match(node, conv, {"other": node.inputs[1 - side]}) for side in (0, 1)
+                 if (conv := rw.producer(node.inputs[side], ("conv2d",))) is not None]
+        # Both sides can be convs (a projection shortcut): take one that can be fused.
+        return next((m for m in found if self.check(rw, m) is None), found[0] if found else None)
+
+    def check(self, rw: Rewriter, m: Match) -> str | None:
+        add, conv, other = m.anchor, m.host, m.extra["other"]
+        descs = rw.graph.descs
+        if (why := rw.sole_use(conv)) is not None:
+            return why
+        if other == conv.outputs[0]:
+            return "the add reads the conv2d result twice"
+        if conv.attrs.get("activation"):
+            return "the conv2d already applies a fused activation"
+        if conv.attrs.get("residual"):
+            return "the conv2d already adds a residual"
+        if rw.constant(conv.inputs[1]) is None:
+            return "the conv2d filter is not a constant"
+        if descs[conv.outputs[0]].data_type not in _FLOATS:
+            return "only floating-point convolutions take a residual"
+        shapes = {tuple(descs[o].shape) for o in (add.outputs[0], conv.outputs[0], other)}
+        if len(shapes) != 1:
+            return (f"the add broadcasts (conv2d {list(descs[conv.outputs[0]].shape)}, other "
+                    f"{list(descs[other].shape)})")
+        return None
+
+    def rewrite(self, rw: Rewriter, m: Match) -> None:
+        add, conv, other = m.anchor, m.host, m.extra["other"]
+        inputs = [*conv.inputs[:3], other]
+        rw.drop(conv)
+        for i in list(add.inputs):
+            if i is not None and add in rw.consumers.get(i, []):
+                rw.consumers[i].remove(add)
+        add.op, add.attrs, add.inputs = "conv2d", {**conv.attrs, "residual": True}, []
+        rw.set_input_list(add, inputs)
+        if conv.label and not add.label:
+            add.label = conv.label
 
 
 class FuseActivation(Rule):
@@ -411,7 +468,7 @@ class FuseErfGelu(Rule):
 
 
 def default_rules() -> list[Rule]:
-    return [FoldBatchNormIntoConv(), FoldAddIntoBias(), FuseActivation(), FuseErfGelu()]
+    return [FoldBatchNormIntoConv(), FoldAddIntoBias(), FuseResidualAdd(), FuseActivation(), FuseErfGelu()]
 
 
 def _describe(index: int, node: Node) -> str:

@@ -140,6 +140,8 @@ class TorchExecutable:
                 expr = f"{expr}.clone()"
             if needs_conversion(dt, self.device) or dt in ("int4", "uint4"):
                 expr = f"_to_storage({expr}, {dt!r})"
+            if len(g.descs[oid].shape) == 4:  # a channels-last intermediate leaves as a dense array
+                expr = f"{expr}.contiguous()"
             results.append(expr)
         lines.append(f"    return [{', '.join(results)}]")
         source = f"def forward({', '.join(params)}):\n" + ("\n".join(lines) or "    pass") + "\n"

@@ -11,7 +11,10 @@ Everything static is decided here, once per node:
   torch's with ``permute``.
 - Symmetric padding goes to torch's own ``padding``; asymmetric padding is an explicit
   ``F.pad`` for conv2d, and for conv_transpose2d a crop of torch's result.
-- A fused activation (``activation`` attribute) is applied in place.
+- A fused residual (``residual`` attribute, input 3: see ``webnn/passes/fusion.py``) is
+  added to the result, then a fused activation (``activation`` attribute) is applied in
+  place; the prepacked CPU kernel does both inside oneDNN (a binary and an eltwise
+  post-op) for relu.
 - On the CPU in float32, a conv2d whose filter is a constant gets it prepacked once at
   build (:class:`~webnn.backends.torch.compiler.PrepareConstant`): oneDNN's blocked
   weight layout, used by ``mkldnn._convolution_pointwise`` (what torch's inductor uses
@@ -43,7 +46,7 @@ TO_IOHW: dict[str, tuple[int, ...] | None] = {
 _TO_NCHW = (0, 3, 1, 2)
 _TO_NHWC = (0, 2, 3, 1)
 
-Conv = Callable[[torch.Tensor, torch.Tensor, "torch.Tensor | None"], torch.Tensor]
+Conv = Callable[..., torch.Tensor]  # (x, filter, bias=None, residual=None) -> result
 
 
 def _wrap(core: Conv, nhwc: bool, filter_perm: tuple[int, ...] | None,
@@ -52,12 +55,15 @@ def _wrap(core: Conv, nhwc: bool, filter_perm: tuple[int, ...] | None,
     if not nhwc and filter_perm is None and after is None:
         return core
 
-    def run(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None = None) -> torch.Tensor:
+    def run(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None = None,
+            residual: torch.Tensor | None = None) -> torch.Tensor:
         if nhwc:
             x = x.permute(_TO_NCHW)
+            if residual is not None:
+                residual = residual.permute(_TO_NCHW)
         if filter_perm is not None:
             w = w.permute(filter_perm)
-        y = core(x, w, b)
+        y = core(x, w, b) if residual is None else core(x, w, b, residual)
         if after is not None:
             after(y)
         return y.permute(_TO_NHWC) if nhwc else y
@@ -70,16 +76,14 @@ def conv2d(node: LoweringNode) -> Conv:
     a = node.attrs
     top, bottom, left, right = a["padding"]
     stride, dilation, groups = tuple(a["strides"]), tuple(a["dilations"]), a["groups"]
-    if top == bottom and left == right:
-        padding = (top, left)
+    symmetric = top == bottom and left == right
+    padding = (top, left) if symmetric else 0
+    pads = None if symmetric else (left, right, top, bottom)
 
-        def core(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None = None) -> torch.Tensor:
-            return F.conv2d(x, w, b, stride, padding, dilation, groups)
-    else:
-        pads = (left, right, top, bottom)
-
-        def core(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None = None) -> torch.Tensor:
-            return F.conv2d(F.pad(x, pads), w, b, stride, 0, dilation, groups)
+    def core(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None = None,
+             residual: torch.Tensor | None = None) -> torch.Tensor:
+        y = F.conv2d(x if pads is None else F.pad(x, pads), w, b, stride, padding, dilation, groups)
+        return y if residual is None else y.add_(residual)
 
     nhwc, filter_perm, act = a["input_layout"] == "nhwc", TO_OIHW[a["filter_layout"]], in_place_activation(a)
     run = _wrap(core, nhwc, filter_perm, act)
@@ -101,6 +105,10 @@ def _prepacked(node: LoweringNode, filter_perm: tuple[int, ...] | None, nhwc: bo
     pads = None if symmetric else (left, right, top, bottom)
     in_size = [n, c, h, w] if symmetric else [n, c, h + top + bottom, w + left + right]
     conv = torch.ops.mkldnn._convolution_pointwise
+    # relu runs inside the kernel (an eltwise post-op); other activations stay in place after.
+    unary = "relu" if (a.get("activation") or {}).get("op") == "relu" else None
+    if unary is not None:
+        after = None
 
     def prepare(weight: torch.Tensor) -> torch.Tensor:
         if filter_perm is not None:
@@ -108,10 +116,13 @@ def _prepacked(node: LoweringNode, filter_perm: tuple[int, ...] | None, nhwc: bo
         return torch.ops.mkldnn._reorder_convolution_weight(
             weight.contiguous(), padding, stride, dilation, groups, in_size)
 
-    def core(x: torch.Tensor, packed: torch.Tensor, b: torch.Tensor | None = None) -> torch.Tensor:
+    def core(x: torch.Tensor, packed: torch.Tensor, b: torch.Tensor | None = None,
+             residual: torch.Tensor | None = None) -> torch.Tensor:
         if pads is not None:
             x = F.pad(x, pads)
-        return conv(x, packed, b, padding, stride, dilation, groups, "none", [], "")
+        if residual is None:
+            return conv(x, packed, b, padding, stride, dilation, groups, unary or "none", [], "")
+        return conv.binary(x, residual, packed, b, padding, stride, dilation, groups, "add", None, unary, [], "")
 
     return PrepareConstant(1, prepare, _wrap(core, nhwc, None, after))
 
