@@ -11,7 +11,7 @@ The decorator checks the main input's data type and rank against the spec's
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,11 +51,19 @@ class OpDef:
 OPS: dict[str, OpDef] = {}
 
 
-def op(fn: Callable[..., Emit]) -> Callable[..., Emit]:
+def op(fn: Callable[..., Emit] | None = None, *, extra_input_data_types: Sequence[str] = (),
+       other_operand_types: Mapping[str, Sequence[str]] | None = None) -> Any:
     """Register ``fn`` as the definition of the spec op of the same (snake-case) name.
 
-    A trailing underscore is dropped, so ``max_`` defines ``max``.
+    A trailing underscore is dropped, so ``max_`` defines ``max``. Used bare (``@op``) the
+    limits are the spec table's; an op that accepts more than the table says (an
+    extension documented at the op) declares it here, in its one registration:
+    ``extra_input_data_types`` widens the main input's data types and
+    ``other_operand_types`` replaces the data types of named other operands.
     """
+    if fn is None:
+        return lambda f: op(f, extra_input_data_types=extra_input_data_types,
+                            other_operand_types=other_operand_types)
     name = fn.__name__.rstrip("_")
     if name not in SPEC_OPS:
         raise ValueError(f"{name} is not an op of the WebNN spec table")
@@ -63,7 +71,12 @@ def op(fn: Callable[..., Emit]) -> Callable[..., Emit]:
     existing = OPS.get(name)
     if existing is not None and existing.fn.__qualname__ != fn.__qualname__:
         raise ValueError(f"op {name} is defined twice")
-    OPS[name] = OpDef(name, spec_name, fn, main, tuple(dtypes),
+    widened = dict(other_operand_types or {})
+    unknown = set(widened) - {n for n, _t, _r in others}
+    if unknown:
+        raise ValueError(f"op {name} has no other operand {sorted(unknown)}")
+    others = [(n, ", ".join(widened[n]) if n in widened else t, r) for n, t, r in others]
+    OPS[name] = OpDef(name, spec_name, fn, main, tuple(dtypes) + tuple(extra_input_data_types),
                       (rmin, MAX_RANK if rmax is None else rmax), out_rule, tuple(others), limits_type)
     return fn
 

@@ -8,20 +8,18 @@ block-wise quantisation are all this one rule).
 Extension beyond the spec text at c515210d: int4 and uint4 are accepted wherever the
 spec allows int8/uint8 here (dequantizeLinear's input and zeroPoint, quantizeLinear's
 zeroPoint and output), as the WPT conformance vectors and Chromium's implementation do.
-The spec's tables do not list them yet, so they are added to this op's limits below
-instead of editing the generated spec table.
+The spec's tables do not list them yet, so each op declares them in its registration
+(``@op(...)``) instead of the generated spec table being edited.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 
 from ..dtypes import FLOAT_TYPES, SUB_BYTE_TYPES
 from ..operand import MLOperand
 from . import _common as c
-from ._registry import OPS, Emit, op
-from ._spec_table import SPEC_OPS
+from ._registry import Emit, op
 
 #: Integer types of quantized data: the spec's four plus int4/uint4 (see the module note).
 QUANTIZED_TYPES = ("uint8", "int8", "uint32", "int32") + SUB_BYTE_TYPES
@@ -51,7 +49,7 @@ def _scale_and_zero_point(name: str, input: MLOperand, scale: object,  # noqa: A
     return s, z
 
 
-@op
+@op(other_operand_types={"zeroPoint": QUANTIZED_TYPES})
 def quantize_linear(input: MLOperand, scale: MLOperand, zero_point: MLOperand  # noqa: A002
                     ) -> Emit:
     """``clamp(roundEven(input / scale) + zero_point)`` saturated to the zero point's type.
@@ -69,7 +67,7 @@ def quantize_linear(input: MLOperand, scale: MLOperand, zero_point: MLOperand  #
     return Emit([input, s, z], [c.desc(z.data_type, input.shape)])
 
 
-@op
+@op(extra_input_data_types=SUB_BYTE_TYPES)
 def dequantize_linear(input: MLOperand, scale: MLOperand, zero_point: MLOperand  # noqa: A002
                       ) -> Emit:
     """``(input - zero_point) * scale`` with ``scale``/``zero_point`` blockwise broadcast.
@@ -84,17 +82,3 @@ def dequantize_linear(input: MLOperand, scale: MLOperand, zero_point: MLOperand 
     c.same_type(name, "zero_point", z, input, "input")
     s, z = _scale_and_zero_point(name, input, s, z)
     return Emit([input, s, z], [c.desc(s.data_type, input.shape)])
-
-
-def _with_sub_byte_types() -> None:
-    """Add int4/uint4 to these ops' registered limits (idempotent: built from the table)."""
-    deq = SPEC_OPS["dequantize_linear"]
-    OPS["dequantize_linear"] = replace(OPS["dequantize_linear"],
-                                       input_data_types=tuple(deq[2]) + SUB_BYTE_TYPES)
-    q = OPS["quantize_linear"]
-    others = tuple((n, ", ".join(QUANTIZED_TYPES) if n == "zeroPoint" else t, r)
-                   for n, t, r in SPEC_OPS["quantize_linear"][5])
-    OPS["quantize_linear"] = replace(q, other_operands=others)
-
-
-_with_sub_byte_types()
