@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from ..errors import NotFoundError, NotSupportedError, QuotaExceededError, UnknownError
@@ -29,6 +28,7 @@ from .index import SCHEMA_VERSION
 from .location import resolve_root
 from .quota import DEFAULT_QUOTA
 from .remote import open_tier
+from .remote_fill import Fills
 from .stats import CacheStats, summarize
 from .store import Miss, Refused, Store
 
@@ -77,12 +77,15 @@ class ContextCache:
         store, origin, device = self._store, self.origin, self.device
         self._remote = open_tier(getattr(context, "_cache_remote", None), origin, device, self.versions,
                                  lambda events: store.record(origin, device, events))
+        # local copies of remote hits still being written; every call below waits for those it touches
+        self._fills = Fills()
 
     def _where(self) -> str:
         return f"origin {self.origin!r}, device {self.device!r}"
 
     # -- explainer API -----------------------------------------------------------------
     def list_graphs(self) -> list[str]:
+        self._fills.wait()
         try:
             local = self._store.keys(self.origin, self.device, self.versions)
         except Miss as exc:
@@ -94,6 +97,7 @@ class ContextCache:
 
     def save_graph(self, key: str, graph: MLGraph) -> None:
         check_key("save_graph", key)
+        self._fills.wait(key)  # a pending copy of the remote's value must not land after this save
         backend = self._context._backend
         header, arrays = backend.export(graph._executable)
         try:
@@ -123,6 +127,7 @@ class ContextCache:
 
     def load_graph(self, key: str) -> MLGraph:
         check_key("load_graph", key)
+        self._fills.wait(key)
         try:
             return self._load_local(key)
         except NotFoundError:
@@ -132,7 +137,9 @@ class ContextCache:
             return graph
 
     def _load_remote(self, key: str) -> MLGraph | None:
-        """A remote hit, verified, loaded by the backend and written to the local store; else None."""
+        """A remote hit, verified and loaded by the backend, else None. Its local copy is written in
+        the background (``webnn.cache.remote_fill``): not needed for the first result, and this
+        context's next cache call that touches the key waits for it."""
         from ..context import MLGraph
 
         assert self._remote is not None
@@ -140,19 +147,15 @@ class ContextCache:
         if found is None:
             return None
         header, arrays, _checksum = found
-        # The local copy is written while the backend loads (both mostly outside the GIL), and
-        # is complete before the graph is returned: a remote hit is kept locally before use.
-        fill = threading.Thread(target=self._fill_local, args=(key, header, arrays), name="webnn-cache-fill")
-        fill.start()
+        self._fills.start(key, lambda: self._fill_local(key, header, arrays))
         try:
             executable = self._context._backend.load(header, arrays)
         except Exception as exc:  # authentic and intact, yet refused: a bug or a format drift
-            fill.join()
+            self._fills.wait(key)
             self._store.delete(self.origin, self.device, key)
             self._remote.reject(key, "backend-rejected", f"the {self._context._backend.name} backend rejected "
                                                          f"it: {exc}")
             return None
-        fill.join()
         log.debug("graph cache: loaded %r from the remote (%s)", key, self._where())
         return MLGraph(self._context, executable.graph, executable)
 
@@ -215,6 +218,7 @@ class ContextCache:
         self._delete("delete_saved_graphs", None, None)
 
     def _delete(self, what: str, device: str | None, key: str | None) -> None:
+        self._fills.wait(key)
         try:
             count = self._store.delete(self.origin, device, key)
         except Refused as exc:
@@ -227,6 +231,7 @@ class ContextCache:
     # -- observability -----------------------------------------------------------------
     def info(self) -> list[dict[str, Any]]:
         """Entries of this origin (every device kind), most recently used first."""
+        self._fills.wait()
         try:
             rows = self._store.rows(self.origin)
         except Miss as exc:
@@ -239,6 +244,7 @@ class ContextCache:
 
     def stats(self) -> dict[str, Any]:
         """This context's counters plus the partition's totals across processes."""
+        self._fills.wait()
         out = self._stats.snapshot()
         try:
             totals = self._store.counters(self.origin, self.device)
@@ -257,6 +263,7 @@ class ContextCache:
             self._resets_seen = resets
 
     def close(self) -> None:
+        self._fills.wait()
         if self._remote is not None:
             self._remote.close()
         self._store.close()

@@ -2,8 +2,9 @@
 
 The facade (``webnn.cache.facade``) keeps the local store first and asks this tier
 only on a local miss; a remote hit is verified (manifest MAC, whole-value checksum,
-blob format and identity), handed to the backend, and written to the local store
-before ``load_graph`` returns. ``save_graph`` saves locally, then writes through here.
+blob format and identity) in memory and handed to the backend; its local copy is
+written in the background (``webnn.cache.remote_fill``), never before the first result.
+``save_graph`` saves locally, then writes through here.
 
 Writes are asynchronous by default: one background thread per remote uploads from a
 queue bounded by ``queue_bytes`` (an upload that does not fit is dropped and

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import remote_codec as codec
+from . import remote_fill
 from .remote_config import RemoteOptions
 from .remote_redis import RedisTransport, RemoteError
 
@@ -204,11 +205,13 @@ class RemoteClient:
 
 
 def flush_all(timeout: float = FLUSH_SECONDS) -> bool:
-    """Drain every upload queue of this process (at exit); True when all finished in time."""
+    """Finish this process's background work (at exit): the local copies of remote hits
+    (``remote_fill``), then every upload queue; True when all finished in time."""
     deadline = time.monotonic() + timeout
+    filled = remote_fill.wait_all(timeout)
     with RemoteClient._registry_lock:
         clients = list(RemoteClient._registry.values())
-    return all(c.writer.flush(max(0.0, deadline - time.monotonic())) for c in clients)
+    return all([c.writer.flush(max(0.0, deadline - time.monotonic())) for c in clients]) and filled
 
 
 class RemoteStats:

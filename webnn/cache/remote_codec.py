@@ -1,7 +1,7 @@
 """How a cache entry looks in Redis: key names, the signed manifest, the chunks.
 
 An entry is the local store's blob, byte for byte (``blobfile``: JSON header with the
-entry's identity and versions, aligned raw arrays, the two-level SHA-256 checksum),
+entry's identity and versions, aligned raw arrays, the BLAKE3 checksum),
 split into chunks of at most ``chunk_bytes`` plus a small manifest::
 
     <ns>:g1:m:<entry id>                  manifest: b"WNNR" 0x01, 32-byte MAC, JSON

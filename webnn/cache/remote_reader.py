@@ -5,10 +5,21 @@ A remote hit moves the whole entry (about 100 MiB for a ResNet-50). Through redi
 that is an import of the client (~0.1-0.2 s), a reply parsed into ``bytes`` objects and
 a copy into an aligned buffer, which together cost about as much again as the transfer.
 This reader speaks the few RESP2 commands a read needs (``AUTH``, ``SELECT``, ``GET``,
-``MGET``) on its own socket (``redis://`` or ``unix://``), ``recv_into``s each value at
-its place in a 64-byte-aligned buffer, and reports progress so the checksum is computed
-while the bytes arrive. A value whose length is not the manifest's is skipped over and
-reported, so the caller rejects the entry. ``rediss://`` (TLS) reads through redis-py.
+``EXISTS``, ``STRLEN``, ``GETRANGE``) on its own socket (``redis://`` or ``unix://``),
+``recv_into``s each value at its place in a 64-byte-aligned buffer, and reports progress
+so the checksum is computed while the bytes arrive. ``rediss://`` (TLS) reads through
+redis-py (``GET``, ``MGET``).
+
+Chunks are read in pieces of :data:`PIECE` bytes (``GETRANGE``), :data:`IN_FLIGHT` requests
+ahead. One ``MGET`` of every chunk made Redis copy the whole entry into freshly allocated
+reply buffers before sending its first byte, the client idle meanwhile; pieces of a few
+MiB keep Redis's buffers small and reused and the two sides busy at once (loopback, 97 MiB:
+about 65 ms instead of 115). A chunk is checked before its pieces are used: missing or not
+a string (reported as missing) or of another length than the manifest's (reported with its
+length; its pieces are skipped), so the caller rejects the entry for the right reason; a
+chunk that changes while it is read is reported as missing. The whole-value checksum in the
+authenticated manifest covers the reassembled result in every case.
+
 Every socket operation is bounded by the configured timeout; failures are
 :class:`~webnn.cache.remote_redis.RemoteError` with the tier's reasons.
 """
@@ -28,6 +39,10 @@ from .remote_redis import RemoteError
 
 ALIGN = 64
 _READ_AHEAD = 1 << 16
+#: Bytes per ``GETRANGE`` request.
+PIECE = 2 << 20
+#: ``GETRANGE`` requests sent ahead of the one being read.
+IN_FLIGHT = 2
 
 
 def supported(opts: RemoteOptions) -> bool:
@@ -123,29 +138,82 @@ class Session:
         self._skip(2)
         return bytes(out)
 
+    def _reply(self) -> tuple[bytes, bytes]:
+        """The next reply's type byte and header (an error reply is returned, not raised)."""
+        head = self._line()
+        return head[:1], head[1:]
+
+    def _integer(self) -> int | None:
+        """An integer reply; None for an error reply that concerns the key (``WRONGTYPE``)."""
+        kind, rest = self._reply()
+        if kind == b"-" and rest.startswith(b"WRONGTYPE"):
+            return None
+        if kind == b"-":
+            raise _error(rest.decode("utf-8", "replace"))
+        if kind != b":":
+            raise RemoteError("protocol", f"unexpected reply {kind + rest[:40]!r}")
+        return int(rest)
+
     def read_values(self, names: Sequence[str], sizes: Sequence[int], out: np.ndarray,
                     progress: Callable[[int], None] | None = None) -> list[int | None]:
-        """``MGET names`` into ``out`` (the values end to end at the offsets ``sizes`` give);
-        returns each value's length as Redis had it (None: no such key). A value of the
-        wrong length is not copied; ``progress(n)``: the first n bytes of ``out`` are final."""
+        """The values ``names`` into ``out`` end to end at the offsets ``sizes`` give; returns
+        each value's length as Redis had it (None: no such string). A value of the wrong
+        length is not read; ``progress(n)``: the first n bytes of ``out`` are final."""
         view = memoryview(out).cast("B")
-        self._sock.sendall(_command("MGET", *names))
-        if int(self._head(b"*")) != len(names):
-            raise RemoteError("protocol", "MGET answered with another number of values")
-        lengths: list[int | None] = []
-        offset = 0
+        # per chunk: EXISTS, STRLEN, then its pieces; replies come back in this order
+        plan: list[tuple[str, int, int, int]] = []  # (command, chunk, start, length)
+        for i, size in enumerate(sizes):
+            plan += [("EXISTS", i, 0, 0), ("STRLEN", i, 0, 0)]
+            plan += [("GETRANGE", i, lo, min(PIECE, size - lo)) for lo in range(0, size, PIECE)]
+        offsets = [0]
         for size in sizes:
-            length = int(self._head(b"$"))
-            if length < 0:
-                lengths.append(None)
-            else:
-                lengths.append(length)
-                if length == size:
-                    self._read_into(view[offset:offset + size], progress, offset)
+            offsets.append(offsets[-1] + size)
+        sent = ranges_out = 0
+
+        def send_ahead() -> None:
+            nonlocal sent, ranges_out
+            batch = []
+            while sent < len(plan) and ranges_out < IN_FLIGHT:
+                cmd, i, lo, n = plan[sent]
+                if cmd == "GETRANGE":
+                    batch.append(_command(cmd, names[i], str(lo), str(lo + n - 1)))
+                    ranges_out += 1
                 else:
-                    self._skip(length)
-                self._skip(2)
-            offset += size
+                    batch.append(_command(cmd, names[i]))
+                sent += 1
+            if batch:
+                self._sock.sendall(b"".join(batch))
+
+        lengths: list[int | None] = [None] * len(sizes)
+        usable = [False] * len(sizes)
+        send_ahead()
+        for cmd, i, lo, n in plan:
+            if cmd == "EXISTS":
+                exists = self._integer()
+                usable[i] = bool(exists)
+            elif cmd == "STRLEN":
+                length = self._integer()
+                if usable[i] and length is not None:
+                    lengths[i] = length
+                usable[i] = usable[i] and length == sizes[i]
+            else:
+                ranges_out -= 1
+                kind, rest = self._reply()
+                if kind == b"-" and not rest.startswith(b"WRONGTYPE"):
+                    raise _error(rest.decode("utf-8", "replace"))
+                if kind not in (b"$", b"-"):
+                    raise RemoteError("protocol", f"unexpected reply {kind + rest[:40]!r}")
+                got = int(rest) if kind == b"$" else -1
+                send_ahead()  # the next request waits at Redis while this reply is read
+                if usable[i] and got == n:
+                    self._read_into(view[offsets[i] + lo:offsets[i] + lo + n], progress, offsets[i] + lo)
+                else:
+                    if usable[i]:  # changed since STRLEN (replaced, expired, evicted)
+                        usable[i], lengths[i] = False, None
+                    if got > 0:
+                        self._skip(got)
+                if got >= 0:
+                    self._skip(2)
         return lengths
 
 

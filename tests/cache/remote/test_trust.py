@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import random
 
+import numpy as np
 import pytest
 
 import webnn
 from tests.cache import graphs
 from tests.cache.remote.conftest import SECRET
 from webnn.cache import remote_codec as codec
+from webnn.cache import remote_reader
 
 FEED = graphs.inputs(11)
 
@@ -188,3 +190,50 @@ def test_fuzzed_damage_never_gives_wrong_outputs(redis_server, remote_context):
         outcomes["ok"] += 1
         reader.destroy()
     assert outcomes["ok"] and outcomes["rejected"]
+
+
+def _big_graph(ctx: webnn.MLContext, seed: int) -> tuple[webnn.MLGraph, np.ndarray]:
+    """y = x + w with a 6 MiB constant: chunks larger than one read request (remote_reader.PIECE)."""
+    w = np.random.default_rng(seed).standard_normal(6 * remote_reader.PIECE // 2 // 4).astype(np.float32)
+    b = webnn.MLGraphBuilder(ctx)
+    x = b.input("x", {"dataType": "float32", "shape": [w.size]})
+    return b.build({"y": b.add(x, b.constant(w))}), w
+
+
+@pytest.mark.parametrize("kind", ["intact", "bitflip-late", "truncated-mid", "appended", "missing"])
+def test_chunks_read_in_several_requests_are_checked_whole(redis_server, remote_context, kind):
+    writer = remote_context("w", chunk_bytes=5 << 20)  # a 5 MiB chunk (three requests) and a short one
+    graph, w = _big_graph(writer, 3)
+    writer.save_graph("big", graph)
+    entry = Entry(redis_server, writer, "big")
+    assert entry.manifest.chunks == 2
+    first = entry.chunk_names[0]
+    data = bytearray(entry.r.get(first))
+    assert len(data) > 2 * remote_reader.PIECE
+    expected = {"bitflip-late": "checksum", "truncated-mid": "wrong-length", "appended": "wrong-length",
+                "missing": "missing-chunk"}.get(kind)
+    if kind == "bitflip-late":  # in the last request's bytes
+        data[-100] ^= 0x10
+        entry.r.set(first, bytes(data))
+    elif kind == "truncated-mid":  # ends inside the second request's bytes
+        entry.r.set(first, bytes(data[:remote_reader.PIECE + 12345]))
+    elif kind == "appended":
+        entry.r.set(first, bytes(data) + b"\0" * 8)
+    elif kind == "missing":
+        entry.r.delete(first)
+
+    reader = remote_context("r")
+    x = np.random.default_rng(4).standard_normal(w.size).astype(np.float32)
+    if expected is None:
+        out = reader.compute(reader.load_graph("big"), {"x": x})["y"]
+        np.testing.assert_array_equal(out, x + w)  # numpy reference
+        assert reader.cache_stats()["remote"]["bytes_in"] >= entry.manifest.size
+        return
+    with pytest.raises(webnn.NotFoundError):
+        reader.load_graph("big")
+    remote = reader.cache_stats()["remote"]
+    assert remote["reasons"]["rejected"] == {expected: 1} and not entry.exists()
+    # rebuilt and saved again: the same reader loads it
+    writer.save_graph("big", graph)
+    out = reader.compute(reader.load_graph("big"), {"x": x})["y"]
+    np.testing.assert_array_equal(out, x + w)
