@@ -151,3 +151,31 @@ def test_residual_conv2d_plain_and_prepacked_paths(layout, activation):
         packed = hook.run(args[0], hook.prepare(args[1]), args[2], args[3])
     for got in (plain, packed):
         np.testing.assert_allclose(got.numpy(), to_layout(want), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("reuse", ["read-later", "graph-output", "dead"])
+def test_residual_buffer_reused_only_when_dead(ctx, reuse):
+    """A fused conv2d may accumulate into its residual's buffer (oneDNN sum post-op) only
+    when nothing reads that value afterwards: a residual read later or returned as a graph
+    output must come out unchanged."""
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((1, 8, 6, 6)).astype(np.float32)
+    w1, w2 = (rng.standard_normal((8, 8, 3, 3)).astype(np.float32) for _ in range(2))
+    builder = MLGraphBuilder(ctx)
+    xo = builder.input("x", {"dataType": "float32", "shape": [1, 8, 6, 6]})
+    y = builder.conv2d(xo, builder.constant(w1), padding=[1, 1, 1, 1])
+    y2 = builder.conv2d(builder.relu(xo), builder.constant(w2), padding=[1, 1, 1, 1])
+    z = builder.relu(builder.add(y2, y))
+    outputs = {"z": z}
+    if reuse == "read-later":
+        outputs = {"z": builder.mul(z, y)}
+    elif reuse == "graph-output":
+        outputs = {"z": z, "y": y}
+    graph = builder.build(outputs)
+    assert graph.ir.op_counts()["conv2d"] == 2 and any(n.attrs.get("residual") for n in graph.ir.nodes)
+    ry = reference(x, w1, None, [1, 1, 1, 1], [1, 1], [1, 1], 1)
+    rz = np.maximum(reference(np.maximum(x, 0), w2, None, [1, 1, 1, 1], [1, 1], [1, 1], 1) + ry, 0)
+    got = ctx.compute(graph, {"x": x})
+    want = {"z": rz * ry} if reuse == "read-later" else {"z": rz, "y": ry} if reuse == "graph-output" else {"z": rz}
+    for name, value in want.items():
+        np.testing.assert_allclose(got[name], value, rtol=1e-4, atol=1e-4)

@@ -42,6 +42,26 @@ class PrepareConstant:
     run: Callable[..., Any]
 
 
+@dataclass(frozen=True)
+class ConsumeInput:
+    """A lowering's offer: "if input ``index`` is a value nothing reads after me, call
+    ``run`` instead: it writes my result into that input's buffer".
+
+    A lowering attaches it to the callable it returns (after any :class:`PrepareConstant`
+    substitution) as ``callable.consume_input``. The compiler takes the offer only for a
+    value that is neither a graph input, a constant nor a graph output, is read once by
+    this node and by nothing after it, and comes from an op in ``FRESH_RESULT_OPS``, whose
+    torch result never shares storage with another value.
+    """
+
+    index: int
+    run: Callable[..., Any]
+
+
+#: Ops whose lowering always returns a newly allocated tensor (never a view of an input).
+FRESH_RESULT_OPS = frozenset({"conv2d"})
+
+
 def prepare_constants(graph: Graph, device: torch.device) -> dict[int, torch.Tensor]:
     """Constants as device tensors in compute type."""
     out = {}
@@ -98,6 +118,7 @@ class TorchExecutable:
             for i in node.inputs:
                 if i is not None:
                     last_reader[i] = k
+        producers = g.producers()
         dead_after: dict[int, list[int]] = {}
         for oid, k in last_reader.items():
             if oid not in kept and oid not in g.constants and oid not in g.inputs.values():
@@ -119,6 +140,9 @@ class TorchExecutable:
                 scope[prepared] = hook.prepare(self.constants[node.inputs[hook.index]])
                 arg_names[hook.index] = prepared
                 fn = hook.run
+            offer: ConsumeInput | None = getattr(fn, "consume_input", None)
+            if offer is not None and self._consumable(node.inputs, offer.index, k, kept, last_reader, producers):
+                fn = offer.run
             scope[f"f{k}"] = fn
             args = ", ".join(arg_names)
             outs = []
@@ -148,6 +172,17 @@ class TorchExecutable:
         code = compile(source, f"<webnn graph {id(self):x}>", "exec")
         exec(code, scope)  # noqa: S102  (our own generated source)
         return source, scope["forward"]
+
+    def _consumable(self, inputs: list[int | None], index: int, k: int, kept: set[int],
+                    last_reader: dict[int, int], producers: dict[int, Any]) -> bool:
+        """Whether node ``k`` may overwrite its input ``index`` (see :class:`ConsumeInput`)."""
+        g = self.graph
+        oid = inputs[index] if index < len(inputs) else None
+        if oid is None or oid in kept or oid in g.constants or oid in g.inputs.values():
+            return False
+        producer = producers.get(oid)
+        return (producer is not None and producer.op in FRESH_RESULT_OPS and last_reader.get(oid) == k
+                and inputs.count(oid) == 1)
 
     def run(self, inputs: list[torch.Tensor]) -> list[torch.Tensor]:
         """Run on storage tensors; the outputs are new tensors the caller owns

@@ -32,7 +32,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F  # noqa: N812
 
-from ..compiler import PrepareConstant
+from ..compiler import ConsumeInput, PrepareConstant
 from ..registry import LoweringNode, lowering
 from ._fused import in_place_activation
 
@@ -124,7 +124,20 @@ def _prepacked(node: LoweringNode, filter_perm: tuple[int, ...] | None, nhwc: bo
             return conv(x, packed, b, padding, stride, dilation, groups, unary or "none", [], "")
         return conv.binary(x, residual, packed, b, padding, stride, dilation, groups, "add", None, unary, [], "")
 
-    return PrepareConstant(1, prepare, _wrap(core, nhwc, None, after))
+    run = _wrap(core, nhwc, None, after)
+    if a.get("residual"):
+        accumulate = torch.ops.mkldnn._convolution_pointwise_.binary
+
+        def core_into(x: torch.Tensor, packed: torch.Tensor, b: torch.Tensor | None,
+                      residual: torch.Tensor) -> torch.Tensor:
+            """The result accumulated into ``residual``'s buffer (oneDNN's sum post-op: the
+            add costs nothing, where the binary post-op above costs a pass)."""
+            if pads is not None:
+                x = F.pad(x, pads)
+            return accumulate(residual, x, packed, b, padding, stride, dilation, groups, "add", 1.0, unary, [], "")
+
+        run.consume_input = ConsumeInput(3, _wrap(core_into, nhwc, None, after))  # type: ignore[attr-defined]
+    return PrepareConstant(1, prepare, run)
 
 
 def transpose_plan(size: int, kernel: int, stride: int, dilation: int, begin: int, end: int,
