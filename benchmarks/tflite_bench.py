@@ -4,10 +4,13 @@ Prints, per model: steady-state latency of TFLite's default path (XNNPACK) and o
 WebNN delegate on the CPU (and CUDA when present), the largest output difference, and
 the time to first result with a cold and a warm graph cache, each measured in a fresh
 process (delegate creation + interpreter + allocate_tensors + first invoke; the TF
-import is not counted). Models are the Keras application architectures with random
-weights, converted by TF's own converter.
+import is not counted). Cold and warm runs alternate (``--first-result-runs`` pairs,
+each on a new cache directory) so that load from other processes hits both alike; the
+table gives the medians and the warm/cold ratio's median with its range over the pairs.
+Models are the Keras application architectures with random weights, converted by TF's
+own converter.
 
-    python benchmarks/tflite_bench.py [--models mobilenet_v2,resnet50] [--repeats 30]
+    python benchmarks/tflite_bench.py [--models mobilenet_v2,resnet50] [--repeats 30] [--first-result-runs 5]
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -109,6 +114,8 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=30)
     ap.add_argument("--threads", type=int, default=os.cpu_count(),
                     help="threads for both TFLite (num_threads) and torch (set_num_threads)")
+    ap.add_argument("--first-result-runs", type=int, default=5,
+                    help="cold/warm pairs of fresh processes for the time to first result")
     ap.add_argument("--first-result", help=argparse.SUPPRESS)
     ap.add_argument("--cache-dir", help=argparse.SUPPRESS)
     ap.add_argument("--device", default="cpu", help=argparse.SUPPRESS)
@@ -152,21 +159,31 @@ def main() -> None:
                     row["overhead_ms"] = row["webnn_cpu_ms"] - direct * 1e3
                 row[f"maxdiff_{dev}"] = float(np.abs(got - ref).max())
                 row[f"placement_{dev}"] = f"{rep.webnn_nodes}/{len(rep.nodes)} nodes, {len(rep.partitions)} graph(s)"
-            cache_dir = str(Path(tmp) / f"cache-{name}")
-            cold, warm = child(path, cache_dir, "cpu"), child(path, cache_dir, "cpu")
-            row.update(cold_s=cold["seconds"], warm_s=warm["seconds"], cold_caches=cold["caches"],
-                       warm_caches=warm["caches"])
+            colds, warms = [], []
+            for run in range(args.first_result_runs):
+                cache_dir = str(Path(tmp) / f"cache-{name}-{run}")
+                colds.append(child(path, cache_dir, "cpu"))
+                warms.append(child(path, cache_dir, "cpu"))
+                shutil.rmtree(cache_dir, ignore_errors=True)
+            ratios = [w["seconds"] / c["seconds"] for c, w in zip(colds, warms)]
+            row.update(cold_s=statistics.median(c["seconds"] for c in colds),
+                       warm_s=statistics.median(w["seconds"] for w in warms),
+                       ratio=statistics.median(ratios), ratio_range=(min(ratios), max(ratios)),
+                       cold_caches=sorted({x for c in colds for x in c["caches"]}),
+                       warm_caches=sorted({x for w in warms for x in w["caches"]}))
             rows.append(row)
     print(f"TFLite (XNNPACK, {THREADS} threads) vs WebNN delegate; torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads")
     print("| model | XNNPACK ms | WebNN cpu ms | ratio | " + ("WebNN cuda ms | " if "cuda" in devices else "")
-          + "max diff | placement | first result cold s | warm s | warm/cold |")
+          + "max diff | placement | first result cold s | warm s | warm/cold (range) |")
     for r in rows:
         cuda = f"{r['webnn_cuda_ms']:.2f} | " if "cuda" in devices else ""
         print(f"| {r['model']} | {r['xnnpack_ms']:.2f} | {r['webnn_cpu_ms']:.2f} | "
               f"{r['webnn_cpu_ms'] / r['xnnpack_ms']:.1f}x | {cuda}{r['maxdiff_cpu']:.2e} | {r['placement_cpu']} | "
-              f"{r['cold_s']:.2f} | {r['warm_s']:.2f} | {r['warm_s'] / r['cold_s']:.2f} |")
-        print(f"#   caches: cold {r['cold_caches']}, warm {r['warm_caches']}; delegate overhead per invoke "
+              f"{r['cold_s']:.2f} | {r['warm_s']:.2f} | {r['ratio']:.2f} "
+              f"({r['ratio_range'][0]:.2f}-{r['ratio_range'][1]:.2f}) |")
+        print(f"#   {args.first_result_runs} cold/warm pairs; caches seen: cold {r['cold_caches']}, "
+              f"warm {r['warm_caches']}; delegate overhead per invoke "
               f"(invoke - compute_native of the same graph): {r.get('overhead_ms', float('nan')):.3f} ms")
 
 
