@@ -139,6 +139,8 @@ class WebNNDelegate:
         if data is None and caller.model_path is None and caller.interpreter is not None:
             with self._lock:
                 known = self._models.get(caller.interpreter)
+            if known is not None and known.truncated():
+                return None, "the model file shrank on disk after it was mapped"
             if known is not None:
                 return known, None
         if data is None and caller.model_path is None:
@@ -309,6 +311,9 @@ class WebNNDelegate:
         if graph is not None:
             info.cache = "hit"
         else:
+            if model.truncated():
+                raise RuntimeError("the model file shrank on disk after it was mapped; its weights cannot be "
+                                   "read to convert this partition")
             graph = _build.build(self.context, sub, nodes, signature)
             info.builds += 1
             info.cache = "off"

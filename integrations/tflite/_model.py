@@ -143,11 +143,23 @@ class Model:
     #: The file mapping the constants are views of (None for a model given as bytes).
     mapping: mmap.mmap | None = field(default=None, repr=False, compare=False)
 
+    def truncated(self) -> bool:
+        """True when the mapped file is now shorter than the mapping: reading the constants
+        past its new end would kill the process (SIGBUS), so nothing may read them."""
+        if self.mapping is None:
+            return False
+        try:
+            return self.mapping.size() < len(self.mapping)
+        except (OSError, ValueError):  # the file is gone or unreadable: assume the worst
+            return True
+
     def unchanged(self) -> bool:
         """False when the mapped file's bytes no longer hash to ``digest`` (rewritten in
         place since it was mapped): a graph converted from them must not be saved under
         a key naming ``digest``. Always True for a model given as bytes."""
-        return self.mapping is None or model_digest(self.mapping) == self.digest
+        if self.mapping is None:
+            return True
+        return not self.truncated() and model_digest(self.mapping) == self.digest
 
 
 def _enum_name(enum_cls: type, value: int) -> str:

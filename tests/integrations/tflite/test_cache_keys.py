@@ -144,6 +144,28 @@ def test_a_changed_weight_misses_even_when_the_file_is_rewritten_in_place(models
     np.testing.assert_allclose(out, want, atol=1e-5)
 
 
+def test_a_graph_built_after_the_file_changed_is_not_saved(models, tmp_path):
+    path = tmp_path / "m.tflite"
+    path.write_bytes(models["relu"])
+    d = load_delegate("cpu", cache=True, cache_dir=tmp_path / "cache", origin="tflite-keys")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        it = tf.lite.Interpreter(model_path=str(path), experimental_delegates=[d],
+                                 experimental_op_resolver_type=BUILTIN)  # Prepare maps the file
+    mapped = _model.load_model_file(str(path))
+    assert mapped.unchanged() and not mapped.truncated()
+    changed = patched_weight(models["relu"])
+    with open(path, "r+b") as fh:  # rewritten in place, same size: every mapping sees the new bytes
+        fh.write(changed)
+    assert not mapped.unchanged() and not mapped.truncated()
+    with pytest.warns(RuntimeWarning, match="changed on disk"):
+        it.allocate_tensors()  # the kernel converts from the changed bytes: not saved under the old digest
+    assert caches(d) == ["unsaved"] and d.context.list_graphs() == []
+    with open(path, "r+b") as fh:
+        fh.truncate(len(changed) // 2)
+    assert mapped.truncated() and not mapped.unchanged()  # known without reading past the end
+
+
 def test_a_changed_attribute_misses(models, tmp_path):
     relu, linear = _model.parse_model(models["relu"]), _model.parse_model(models["linear"])
     consts = [[t.data for t in m.subgraphs[0].tensors if t.data is not None] for m in (relu, linear)]
