@@ -20,7 +20,9 @@ a warm page cache, as right after a fill: the parent reads the blob file just be
 local-warm child (the VM's memory reclaim may have dropped it meanwhile). Redis holds
 its values in memory. A private ``redis-server`` is started on 127.0.0.1 in a temporary
 directory (``--redis-url`` uses an existing one instead; the benchmark writes only in a
-namespace of its own). Each round runs the three modes back to back, in a rotating order;
+namespace of its own). Each round starts when other work leaves the CPUs
+nearly idle (``--quiet-below``, for shared machines) and runs the three modes back to back,
+in a rotating order;
 the ratios are taken per round (cold and warm runs of one round share the machine's load
 at that time) and their median and range are printed, with the ratios of the per-mode
 medians and of the fastest runs. Outputs of warm runs are checked bit-identical to the
@@ -111,6 +113,31 @@ def run_child(mode: str, args: argparse.Namespace, cache_dir: Path, reference: P
     return json.loads(lines[-1][len("RESULT "):])
 
 
+def cpu_busy(window: float = 0.5) -> float | None:
+    """The fraction of all CPUs busy over ``window`` seconds (Linux ``/proc/stat``; None elsewhere)."""
+    def sample() -> tuple[int, int]:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        return sum(fields), fields[3] + fields[4]  # total, idle + iowait
+
+    try:
+        total0, idle0 = sample()
+        time.sleep(window)
+        total1, idle1 = sample()
+    except (OSError, ValueError, IndexError):
+        return None
+    return 1.0 - (idle1 - idle0) / max(1, total1 - total0)
+
+
+def wait_for_quiet(limit: float, patience: float) -> float:
+    """Wait (at most ``patience`` s) until other work uses under ``limit`` of the CPUs; the
+    busy fraction last seen. On a shared machine a round then starts in a quiet moment."""
+    deadline = time.monotonic() + patience
+    while True:
+        busy = cpu_busy()
+        if busy is None or busy < limit or time.monotonic() > deadline:
+            return busy or 0.0
+
+
 def warm_page_cache(cache_dir: Path) -> None:
     """Read the blob files of ``cache_dir`` (local-warm's stated condition: a warm page cache)."""
     scratch = bytearray(16 << 20)
@@ -151,6 +178,10 @@ def main() -> None:
     parser.add_argument("--width-scale", type=float, default=1.0, help="channel multiplier (1.0 = ResNet-50)")
     parser.add_argument("--quick", action="store_true", help="tiny network, one run: checks the script works")
     parser.add_argument("--redis-url", help="use this Redis instead of starting one (loopback or your own)")
+    parser.add_argument("--quiet-below", type=float, default=0.25,
+                        help="start each round when other work uses less than this fraction of the CPUs "
+                             "(1 = do not wait)")
+    parser.add_argument("--quiet-wait", type=float, default=60.0, help="wait at most this long per round (s)")
     parser.add_argument("--child", choices=["cold", "remote", "local"], help=argparse.SUPPRESS)
     parser.add_argument("--cache-dir", help=argparse.SUPPRESS)
     parser.add_argument("--reference", help=argparse.SUPPRESS)
@@ -161,7 +192,7 @@ def main() -> None:
         child(args)
         return
     if args.quick:
-        args.runs, args.size, args.width_scale = 1, 32, 0.0625
+        args.runs, args.size, args.width_scale, args.quiet_below = 1, 32, 0.0625, 1.0
 
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="webnn-remote-ttfr-") as tmp:
@@ -175,7 +206,9 @@ def main() -> None:
             prep = run_child("cold", args, work / "saver", reference, save=True)  # fills Redis
             run_child("remote", args, work / "warm-up", reference)  # unmeasured: .pyc files, page cache
             cold, remote, local = [], [], []
+            busy = []
             for i in range(args.runs):
+                busy.append(wait_for_quiet(args.quiet_below, args.quiet_wait) if args.quiet_below < 1 else 0.0)
                 fresh = work / f"machine-{i}"  # a new machine: empty local cache
                 # (local-warm needs the fill of this round's remote-warm: it rotates among the other two)
                 order = [("cold", "remote", "local"), ("remote", "cold", "local"), ("remote", "local", "cold")][i % 3]
@@ -218,7 +251,8 @@ def main() -> None:
     ok = (all(r["identical"] for r in remote + local)
           and all(r["remote_hits"] == 1 and r["local_fills"] == 1 for r in remote)
           and all(r["local_hits"] == 1 and r["bytes_in"] == 0 for r in local))
-    print(f"1-minute load average: {load_before:.1f} before, {os.getloadavg()[0]:.1f} after")
+    print(f"1-minute load average: {load_before:.1f} before, {os.getloadavg()[0]:.1f} after; CPU busy before "
+          f"each round (other work): " + ", ".join(f"{b:.0%}" for b in busy))
 
     def total(r: dict) -> float:
         return float(r["total_s"])

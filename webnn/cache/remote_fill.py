@@ -26,8 +26,9 @@ import threading
 import time
 from collections.abc import Callable
 
-#: The niceness of a copying thread (Linux): a background share of a busy CPU, not none.
-FILL_NICENESS = 10
+#: The niceness of a copying thread (Linux): the lowest, yet a share of a busy CPU (unlike
+#: ``SCHED_IDLE``, which other busy processes could starve until the exit wait runs out).
+FILL_NICENESS = 19
 
 _live: set[threading.Thread] = set()
 _live_lock = threading.Lock()
