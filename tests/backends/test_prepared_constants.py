@@ -16,6 +16,7 @@ import torch.nn.functional as F  # noqa: N812
 
 import webnn
 from webnn import MLGraphBuilder
+from webnn.backends.torch import onednn_blob
 from webnn.backends.torch.backend import TorchBackend
 
 pytestmark = pytest.mark.skipif(not torch.backends.mkldnn.is_available(), reason="needs oneDNN")
@@ -100,18 +101,66 @@ def test_filter_fed_as_input_is_not_prepared(ctx):
     np.testing.assert_allclose(ctx.compute(graph, feeds)["y"], want, rtol=1e-4, atol=1e-4)
 
 
-def test_export_keeps_dense_filter_and_load_prepacks_again(ctx):
+@pytest.mark.skipif(not onednn_blob.available(), reason="this torch build cannot restore oneDNN tensors")
+def test_export_stores_the_prepacked_filter_and_load_wraps_it_in_place(ctx):
     graph, feeds, want = build_conv(ctx, 6, "nchw", "oihw", [1, 1, 1, 1], [1, 1], [1, 1], 1, True)
     backend = TorchBackend("cpu")
     header, arrays = backend.export(graph._executable)
     filter_id = graph.ir.nodes[0].inputs[1]
-    stored = arrays[f"c{filter_id}"]
-    assert stored.shape == graph.ir.descs[filter_id].shape and stored.dtype == np.float32
-    np.testing.assert_array_equal(stored, np.asarray(graph.ir.constants[filter_id]))
-    loaded = backend.load(header, arrays)
-    assert "p0" in loaded.source
+    assert f"c{filter_id}" not in arrays  # the dense filter is not stored twice
+    entry = header["constants"][str(filter_id)]
+    data = onednn_blob.aligned(np.array(arrays[entry["packed"]]))  # aligned and writable, as a cache read gives
+    loaded = backend.load(header, {**arrays, entry["packed"]: data})
+    packed = loaded.prepared[filter_id]
+    assert packed.layout == torch._mkldnn and "p0" in loaded.source
+    assert torch.ops.mkldnn.data_ptr(packed) == data.ctypes.data  # wrapped, not copied or reordered
     x = torch.from_numpy(feeds["x"])
     np.testing.assert_allclose(loaded.run([x])[0].numpy(), want, rtol=1e-4, atol=1e-4)
+    # the loaded IR still tells the filter's true (dense) value
+    np.testing.assert_array_equal(loaded.graph.constants[filter_id], np.asarray(graph.ir.constants[filter_id]))
+
+
+def test_filter_read_by_two_convs_is_stored_dense(ctx):
+    rng = np.random.default_rng(8)
+    w = rng.standard_normal((4, 4, 3, 3)).astype(np.float32)
+    builder = MLGraphBuilder(ctx)
+    x = builder.input("x", {"dataType": "float32", "shape": [1, 4, 5, 5]})
+    f = builder.constant(w)
+    y = builder.conv2d(builder.conv2d(x, f, padding=[1, 1, 1, 1]), f, padding=[1, 1, 1, 1])
+    graph = builder.build({"y": y})
+    header, arrays = TorchBackend("cpu").export(graph._executable)
+    filter_id = graph.ir.nodes[0].inputs[1]
+    assert header["constants"][str(filter_id)] == {"array": f"c{filter_id}", "dtype": "<f4"}
+    loaded = TorchBackend("cpu").load(header, arrays)
+    feed = rng.standard_normal((1, 4, 5, 5)).astype(np.float32)
+    want = reference(reference(feed, w, None, [1, 1, 1, 1], [1, 1], [1, 1], 1), w, None, [1, 1, 1, 1], [1, 1],
+                     [1, 1], 1)
+    np.testing.assert_allclose(loaded.run([torch.from_numpy(feed)])[0].numpy(), want, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.skipif(not onednn_blob.available(), reason="this torch build cannot restore oneDNN tensors")
+def test_bad_packed_bytes_are_refused_before_onednn_sees_them():
+    w = torch.randn(8, 4, 3, 3)
+    packed = torch.ops.mkldnn._reorder_convolution_weight(w, [1, 1], [1, 1], [1, 1], 1, [1, 4, 6, 6])
+    data, descriptor = onednn_blob.to_arrays(packed)
+    back = onednn_blob.from_arrays(data, descriptor, (8, 4, 3, 3))
+    assert torch.equal(back.to_dense(), w)
+    with pytest.raises(onednn_blob.PackedWeightError, match="cannot hold"):
+        onednn_blob.from_arrays(onednn_blob.aligned(data[:100].copy()), descriptor, (8, 4, 3, 3))
+    with pytest.raises(onednn_blob.PackedWeightError, match="aligned"):
+        onednn_blob.from_arrays(np.frombuffer(data.tobytes(), np.uint8), descriptor, (8, 4, 3, 3))  # read-only
+    with pytest.raises(onednn_blob.PackedWeightError, match="descriptor"):
+        onednn_blob.from_arrays(data, np.zeros(0, np.uint8), (8, 4, 3, 3))
+    with pytest.raises(onednn_blob.PackedWeightError, match="restored as"):
+        onednn_blob.from_arrays(data, descriptor, (4, 8, 3, 3))  # not the shape the descriptor holds
+
+
+def test_cpu_entries_are_stamped_with_the_cpu_capability():
+    versions = TorchBackend("cpu").versions()
+    if onednn_blob.available():
+        assert versions["cpu_capability"] == torch.backends.cpu.get_cpu_capability()
+    else:
+        assert "cpu_capability" not in versions
 
 
 @pytest.mark.parametrize("layout", ["nchw", "nhwc"])

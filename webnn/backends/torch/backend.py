@@ -14,6 +14,7 @@ from ...graph import Graph
 from ...operand import MLOperandDescriptor
 from ...ops._registry import OPS
 from .. import register_backend
+from . import onednn_blob
 from .compiler import TorchExecutable
 from .dtypes import STORAGE, compute_dtype
 from .registry import find, load_all
@@ -30,8 +31,12 @@ class TorchBackend:
         load_all()
 
     def versions(self) -> dict[str, str]:
-        return {"torch": torch.__version__, "numpy": np.__version__,
-                "webnn": importlib.metadata.version("webnn") if _installed() else "dev"}
+        found = {"torch": torch.__version__, "numpy": np.__version__,
+                 "webnn": importlib.metadata.version("webnn") if _installed() else "dev"}
+        if self._device.type == "cpu" and onednn_blob.available():
+            # Entries may hold oneDNN-blocked weights, whose layout depends on the CPU's ISA.
+            found["cpu_capability"] = torch.backends.cpu.get_cpu_capability()
+        return found
 
     def supported_data_types(self, op: str) -> tuple[str, ...]:
         found = find(op, self._device.type)
@@ -51,7 +56,16 @@ class TorchBackend:
         header: dict[str, Any] = {"format": _EXPORT_FORMAT, "device_type": self._device.type,
                                   "ir": graph.header(), "constants": {}}
         arrays = {}
-        for cid, t in executable.constants.items():
+        packable = self._device.type == "cpu" and onednn_blob.available()
+        for cid in sorted(set(executable.constants) | set(executable.prepared)):
+            prepared = executable.prepared.get(cid)
+            if packable and onednn_blob.is_packed(prepared):
+                # Only its prepacked form is read: store that, so loading skips the reorder.
+                data, descriptor = onednn_blob.to_arrays(prepared)
+                header["constants"][str(cid)] = {"packed": f"p{cid}", "descriptor": f"m{cid}"}
+                arrays[f"p{cid}"], arrays[f"m{cid}"] = data, descriptor
+                continue
+            t = executable.constants[cid] if cid in executable.constants else prepared.to_dense()
             array = t.detach().cpu().numpy()
             header["constants"][str(cid)] = {"array": f"c{cid}", "dtype": array.dtype.str}
             arrays[f"c{cid}"] = array
@@ -74,9 +88,18 @@ class TorchBackend:
             raise ValueError("the constant table does not match the IR's constants")
         descs = {int(k): MLOperandDescriptor(v["dataType"], tuple(v["shape"])) for k, v in ir["operands"].items()}
         prepared: dict[int, torch.Tensor] = {}
+        packed: dict[int, torch.Tensor] = {}
+        packed_buffers: list[np.ndarray] = []
         for key, entry in table.items():
             cid = int(key)
             desc = descs[cid]
+            if "packed" in entry:
+                if self._device.type != "cpu" or desc.data_type not in ("float32", "float16"):
+                    raise ValueError(f"constant {cid}: a packed {desc.data_type} weight on {self._device.type}")
+                data, descriptor = onednn_blob.aligned(arrays[entry["packed"]]), arrays[entry["descriptor"]]
+                packed[cid] = onednn_blob.from_arrays(data, descriptor, desc.shape)  # PackedWeightError: ValueError
+                packed_buffers.append(data)  # the tensor reads these bytes in place
+                continue
             array = arrays[entry["array"]]
             want = compute_dtype(desc.data_type, self._device)
             if array.dtype != _NUMPY_OF[want] or tuple(array.shape) != desc.shape:
@@ -87,8 +110,10 @@ class TorchBackend:
             t = torch.from_numpy(array)
             prepared[cid] = t if self._device.type == "cpu" else t.to(self._device)
         graph = Graph.from_header({**ir, "constants": []}, {})  # the constants come next, lazily
-        graph.constants = _PreparedConstants(prepared, descs)  # true values, computed only if read
-        return TorchExecutable(graph, self._device, prepared)
+        graph.constants = _PreparedConstants({**prepared, **packed}, descs)  # true values, computed only if read
+        executable = TorchExecutable(graph, self._device, prepared, packed)
+        executable.keep_alive.extend(packed_buffers)
+        return executable
 
     def evaluate(self, graph: Graph) -> dict[int, np.ndarray]:
         """Run a constant-only graph on the CPU (constant folding)."""
@@ -148,7 +173,8 @@ class _PreparedConstants(MutableMapping):
             if cid not in self._prepared:
                 raise KeyError(cid)
             desc = self._descs[cid]
-            value = self._prepared[cid].detach().cpu().numpy()
+            tensor = self._prepared[cid]
+            value = (tensor.to_dense() if tensor.layout == torch._mkldnn else tensor).detach().cpu().numpy()
             target = numpy_dtype(desc.data_type)
             if desc.data_type == "uint64":
                 value = value.view(np.uint64)
@@ -169,6 +195,9 @@ class _PreparedConstants(MutableMapping):
             raise KeyError(cid)
         self._prepared.pop(cid, None)
         self._values.pop(cid, None)
+
+    def __contains__(self, cid: object) -> bool:  # without converting anything
+        return cid in self._prepared or cid in self._values
 
     def __iter__(self) -> Iterator[int]:
         return iter(sorted(set(self._prepared) | set(self._values)))
