@@ -62,7 +62,9 @@ class TorchBackend:
             if packable and onednn_blob.is_packed(prepared):
                 # Only its prepacked form is read: store that, so loading skips the reorder.
                 data, descriptor = onednn_blob.to_arrays(prepared)
-                header["constants"][str(cid)] = {"packed": f"p{cid}", "descriptor": f"m{cid}"}
+                # Its shape is the reader's (OIHW for an OHWI filter of an nhwc conv2d), not the IR's.
+                header["constants"][str(cid)] = {"packed": f"p{cid}", "descriptor": f"m{cid}",
+                                                 "shape": list(prepared.shape)}
                 arrays[f"p{cid}"], arrays[f"m{cid}"] = data, descriptor
                 continue
             t = executable.constants[cid] if cid in executable.constants else prepared.to_dense()
@@ -97,7 +99,8 @@ class TorchBackend:
                 if self._device.type != "cpu" or desc.data_type not in ("float32", "float16"):
                     raise ValueError(f"constant {cid}: a packed {desc.data_type} weight on {self._device.type}")
                 data, descriptor = onednn_blob.aligned(arrays[entry["packed"]]), arrays[entry["descriptor"]]
-                packed[cid] = onednn_blob.from_arrays(data, descriptor, desc.shape)  # PackedWeightError: ValueError
+                shape = tuple(int(d) for d in entry.get("shape", desc.shape))
+                packed[cid] = onednn_blob.from_arrays(data, descriptor, shape)  # PackedWeightError: ValueError
                 packed_buffers.append(data)  # the tensor reads these bytes in place
                 continue
             array = arrays[entry["array"]]
