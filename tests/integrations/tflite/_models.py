@@ -172,11 +172,12 @@ def keras_mobilenet_v2() -> bytes:
 
 
 def small_conv(activation: str | None = "relu", batch: int | None = 1) -> bytes:
-    """Conv (fused ``activation``) -> pool -> dense, with the same seeded weights for every
+    """Conv (fused ``activation``) -> 1x1 conv -> pool -> dense, with the same seeded weights for every
     ``activation``: two calls that differ only in it differ only in one op attribute."""
     keras.utils.set_random_seed(3)
-    x_in = keras.Input((8, 8, 3), batch_size=batch)
-    x = keras.layers.Conv2D(4, 3, padding="same", activation=activation)(x_in)
+    x_in = keras.Input((8, 8, 5), batch_size=batch)
+    x = keras.layers.Conv2D(4, 3, padding="same", activation=activation)(x_in)  # OHWI [4,3,3,5] != OIHW
+    x = keras.layers.Conv2D(6, 1, activation="relu")(x)
     x = keras.layers.GlobalAveragePooling2D()(x)
     out = keras.layers.Dense(5)(x)
     return _convert_keras(keras.Model(x_in, out))
