@@ -102,8 +102,9 @@ def test_filter_fed_as_input_is_not_prepared(ctx):
 
 
 @pytest.mark.skipif(not onednn_blob.available(), reason="this torch build cannot restore oneDNN tensors")
-def test_export_stores_the_prepacked_filter_and_load_wraps_it_in_place(ctx):
-    graph, feeds, want = build_conv(ctx, 6, "nchw", "oihw", [1, 1, 1, 1], [1, 1], [1, 1], 1, True)
+@pytest.mark.parametrize(("in_layout", "filter_layout"), [("nchw", "oihw"), ("nhwc", "ohwi"), ("nchw", "hwio")])
+def test_export_stores_the_prepacked_filter_and_load_wraps_it_in_place(ctx, in_layout, filter_layout):
+    graph, feeds, want = build_conv(ctx, 6, in_layout, filter_layout, [1, 1, 1, 1], [1, 1], [1, 1], 1, True)
     backend = TorchBackend("cpu")
     header, arrays = backend.export(graph._executable)
     filter_id = graph.ir.nodes[0].inputs[1]

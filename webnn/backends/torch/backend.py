@@ -63,11 +63,14 @@ class TorchBackend:
                 # Only its prepacked form is read: store that, so loading skips the reorder.
                 data, descriptor = onednn_blob.to_arrays(prepared)
                 # Its shape is the reader's (OIHW for an OHWI filter of an nhwc conv2d), not the IR's.
+                permutation = executable.prepared_permutation.get(cid)
                 header["constants"][str(cid)] = {"packed": f"p{cid}", "descriptor": f"m{cid}",
-                                                 "shape": list(prepared.shape)}
+                                                 "shape": list(prepared.shape),
+                                                 "permutation": None if permutation is None else list(permutation)}
                 arrays[f"p{cid}"], arrays[f"m{cid}"] = data, descriptor
                 continue
-            t = executable.constants[cid] if cid in executable.constants else prepared.to_dense()
+            t = (executable.constants[cid] if cid in executable.constants
+                 else _dense(prepared, executable.prepared_permutation.get(cid)))
             array = t.detach().cpu().numpy()
             header["constants"][str(cid)] = {"array": f"c{cid}", "dtype": array.dtype.str}
             arrays[f"c{cid}"] = array
@@ -92,6 +95,7 @@ class TorchBackend:
         prepared: dict[int, torch.Tensor] = {}
         packed: dict[int, torch.Tensor] = {}
         packed_buffers: list[np.ndarray] = []
+        permutations: dict[int, tuple[int, ...] | None] = {}
         for key, entry in table.items():
             cid = int(key)
             desc = descs[cid]
@@ -100,7 +104,13 @@ class TorchBackend:
                     raise ValueError(f"constant {cid}: a packed {desc.data_type} weight on {self._device.type}")
                 data, descriptor = onednn_blob.aligned(arrays[entry["packed"]]), arrays[entry["descriptor"]]
                 shape = tuple(int(d) for d in entry.get("shape", desc.shape))
+                permutation = entry.get("permutation")
+                if permutation is not None and (sorted(permutation) != list(range(len(shape)))
+                                                or tuple(shape[i] for i in _inverse(permutation)) != desc.shape):
+                    raise ValueError(f"constant {cid}: packed shape {list(shape)} and permutation {permutation} "
+                                     f"do not give {list(desc.shape)}")
                 packed[cid] = onednn_blob.from_arrays(data, descriptor, shape)  # PackedWeightError: ValueError
+                permutations[cid] = None if permutation is None else tuple(permutation)
                 packed_buffers.append(data)  # the tensor reads these bytes in place
                 continue
             array = arrays[entry["array"]]
@@ -113,7 +123,7 @@ class TorchBackend:
             t = torch.from_numpy(array)
             prepared[cid] = t if self._device.type == "cpu" else t.to(self._device)
         graph = Graph.from_header({**ir, "constants": []}, {})  # the constants come next, lazily
-        graph.constants = _PreparedConstants({**prepared, **packed}, descs)  # true values, computed only if read
+        graph.constants = _PreparedConstants({**prepared, **packed}, descs, permutations)  # true values, if read
         executable = TorchExecutable(graph, self._device, prepared, packed)
         executable.keep_alive.extend(packed_buffers)
         return executable
@@ -166,9 +176,11 @@ class _PreparedConstants(MutableMapping):
     """A loaded graph's ``constants``: the true values in storage type, from the prepared
     tensors, converted on first read (a read-only view where no conversion is needed)."""
 
-    def __init__(self, prepared: Mapping[int, torch.Tensor], descs: Mapping[int, MLOperandDescriptor]) -> None:
+    def __init__(self, prepared: Mapping[int, torch.Tensor], descs: Mapping[int, MLOperandDescriptor],
+                 permutations: Mapping[int, tuple[int, ...] | None] | None = None) -> None:
         self._prepared = dict(prepared)
         self._descs = descs
+        self._permutations = dict(permutations or {})
         self._values: dict[int, np.ndarray] = {}
 
     def __getitem__(self, cid: int) -> np.ndarray:
@@ -176,8 +188,7 @@ class _PreparedConstants(MutableMapping):
             if cid not in self._prepared:
                 raise KeyError(cid)
             desc = self._descs[cid]
-            tensor = self._prepared[cid]
-            value = (tensor.to_dense() if tensor.layout == torch._mkldnn else tensor).detach().cpu().numpy()
+            value = _dense(self._prepared[cid], self._permutations.get(cid)).detach().cpu().numpy()
             target = numpy_dtype(desc.data_type)
             if desc.data_type == "uint64":
                 value = value.view(np.uint64)
@@ -207,6 +218,21 @@ class _PreparedConstants(MutableMapping):
 
     def __len__(self) -> int:
         return len(set(self._prepared) | set(self._values))
+
+
+def _inverse(permutation: list[int] | tuple[int, ...]) -> tuple[int, ...]:
+    inverse = [0] * len(permutation)
+    for i, p in enumerate(permutation):
+        inverse[p] = i
+    return tuple(inverse)
+
+
+def _dense(value: torch.Tensor, permutation: tuple[int, ...] | None) -> torch.Tensor:
+    """A constant's value from its prepared form (a packed tensor made from the constant
+    permuted by ``permutation``), in the constant's own layout."""
+    if value.layout == torch._mkldnn:
+        value = value.to_dense()
+    return value if permutation is None else value.permute(_inverse(permutation)).contiguous()
 
 
 def _installed() -> bool:

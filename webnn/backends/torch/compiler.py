@@ -40,6 +40,9 @@ class PrepareConstant:
     index: int
     prepare: Callable[[torch.Tensor], Any]
     run: Callable[..., Any]
+    #: The prepared value's dense form is the constant permuted by this (None: as it is);
+    #: lets a loaded graph that kept only the prepared form give the constant back.
+    permutation: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,8 @@ class TorchExecutable:
         self.constants = dict(constants) if constants is not None else prepare_constants(graph, device)
         #: Constant id -> its prepared form, for constants read only by the node that prepared them.
         self.prepared: dict[int, Any] = dict(prepared or {})
+        #: Constant id -> the permutation its prepared form applied (see PrepareConstant).
+        self.prepared_permutation: dict[int, tuple[int, ...] | None] = {}
         #: Buffers that prepared values read in place (a loaded entry's packed weights).
         self.keep_alive: list[Any] = []
         self.input_names: tuple[str, ...] = tuple(sorted(graph.inputs))
@@ -162,6 +167,7 @@ class TorchExecutable:
                     value = hook.prepare(self.constants[cid])
                     if sole:
                         self.prepared[cid] = value
+                self.prepared_permutation[cid] = hook.permutation
                 scope[f"p{k}"] = value
                 arg_names[hook.index] = f"p{k}"
                 fn = hook.run

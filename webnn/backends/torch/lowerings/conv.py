@@ -137,7 +137,7 @@ def _prepacked(node: LoweringNode, filter_perm: tuple[int, ...] | None, nhwc: bo
             return accumulate(residual, x, packed, b, padding, stride, dilation, groups, "add", 1.0, unary, [], "")
 
         run.consume_input = ConsumeInput(3, _wrap(core_into, nhwc, None, after))  # type: ignore[attr-defined]
-    return PrepareConstant(1, prepare, run)
+    return PrepareConstant(1, prepare, run, filter_perm)
 
 
 def transpose_plan(size: int, kernel: int, stride: int, dilation: int, begin: int, end: int,
