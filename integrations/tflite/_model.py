@@ -25,8 +25,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import blake3
 import numpy as np
+
+from webnn.hashing import content_digest
 
 _SCHEMA_FILES = (
     ("tensorflow", "lite/python/schema_py_generated.py"),
@@ -194,16 +195,10 @@ def _array(values: Any, dtype: Any) -> np.ndarray:
     return np.asarray(values, dtype=dtype).reshape(-1)
 
 
-#: Below this many bytes one thread hashes faster than several.
-_PARALLEL_HASH_FROM = 1 << 20
-
-
 def model_digest(data: Any) -> str:
     """BLAKE3 hex digest of a model's bytes (anything with the buffer protocol), on
     every core for large models: a 100 MB model hashes in about 15 ms."""
-    if memoryview(data).nbytes >= _PARALLEL_HASH_FROM:
-        return blake3.blake3(data, max_threads=blake3.blake3.AUTO).hexdigest()
-    return blake3.blake3(data).hexdigest()
+    return content_digest(data)
 
 
 def parse_model(data: bytes | bytearray | memoryview | mmap.mmap, digest: str | None = None) -> Model:
