@@ -14,7 +14,8 @@ measurement in a fresh Python process:
   disk + first dispatch (this also shows that the fill is a complete local entry).
 
 Conditions: Python start-up, ``import webnn`` and ``create_context`` are reported
-separately, as in ``cache_ttfr.py``. Children run without ``PYTHONDONTWRITEBYTECODE``
+separately, and each timed region starts right after a ``gc.collect()``, as in
+``cache_ttfr.py``. Children run without ``PYTHONDONTWRITEBYTECODE``
 (users import from ``.pyc`` files) after one unmeasured warm-up child. Local-warm assumes
 a warm page cache, as right after a fill: the parent reads the blob file just before each
 local-warm child (the VM's memory reclaim may have dropped it meanwhile). Redis holds
@@ -34,6 +35,7 @@ cold one; bytes moved are Redis payload bytes.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import secrets
@@ -69,6 +71,7 @@ def child(args: argparse.Namespace) -> None:
     result: dict[str, object] = {"startup_s": t_ready - t_start}
     if args.child == "cold":
         weights = make_weights(args.width_scale)
+        gc.collect()  # every mode starts from a collected heap (see cache_ttfr.py)
         t0 = time.perf_counter()
         graph = build_resnet50(ctx, weights, args.size)
         t1 = time.perf_counter()
@@ -84,6 +87,7 @@ def child(args: argparse.Namespace) -> None:
             result["entry_bytes"] = ctx.cache_info()[0]["size"]
             result["bytes_out"] = ctx.cache_stats()["remote"]["bytes_out"]
     else:
+        gc.collect()
         t0 = time.perf_counter()
         graph = ctx.load_graph(KEY)
         t1 = time.perf_counter()

@@ -38,6 +38,13 @@ class MLGraph:
         self.outputs: dict[str, MLOperandDescriptor] = {n: ir.descs[i] for n, i in ir.outputs.items()}
         self._input_order = executable.input_names
         self._output_order = executable.output_names
+        #: Set after the first run (the graph cache defers a remote hit's local copy to it).
+        self._first_run_gate: threading.Event | None = None
+
+    def _ran(self) -> None:
+        gate, self._first_run_gate = self._first_run_gate, None
+        if gate is not None:
+            gate.set()
 
     @property
     def context(self) -> MLContext:
@@ -51,6 +58,7 @@ class MLGraph:
     def destroy(self) -> None:
         """Release the compiled graph (spec: ``MLGraph.destroy``); idempotent."""
         self._destroyed = True
+        self._ran()  # nothing more to wait for
 
     def __repr__(self) -> str:
         ins = {n: (d.data_type, list(d.shape)) for n, d in self.inputs.items()}
@@ -217,6 +225,9 @@ class MLContext:
             graph._executable.run_into(in_buffers, out_buffers)
         except Exception as exc:
             raise OperationError(f"dispatch: the graph failed to run: {exc}") from exc
+        finally:
+            if graph._first_run_gate is not None:
+                graph._ran()
 
     def _bind(self, what: str, kind: str, expected: Mapping[str, MLOperandDescriptor],
               order: tuple[str, ...], given: Mapping[str, MLTensor]) -> list[Any]:
@@ -261,6 +272,9 @@ class MLContext:
             results = graph._executable.run(values)
         except Exception as exc:
             raise OperationError(f"compute: the graph failed to run: {exc}") from exc
+        finally:
+            if graph._first_run_gate is not None:
+                graph._ran()
         to_numpy = self._backend.to_numpy
         return {name: to_numpy(r) for name, r in zip(graph._output_order, results)}
 
@@ -285,6 +299,9 @@ class MLContext:
             results = graph._executable.run(values)
         except Exception as exc:
             raise OperationError(f"compute_native: the graph failed to run: {exc}") from exc
+        finally:
+            if graph._first_run_gate is not None:
+                graph._ran()
         return dict(zip(graph._output_order, results))
 
     # -- graph cache (MLGraph cache explainer; not in the spec text yet) ------------------

@@ -111,17 +111,24 @@ def write(fd: int, layout: Layout) -> str:
     return hasher.hexdigest()
 
 
-def read_verified(fd: int, size: int) -> tuple[np.ndarray, str]:
-    """Read ``size`` bytes of ``fd`` into a page-aligned buffer and checksum them.
+def new_buffer(size: int) -> np.ndarray:
+    """A writable, page-aligned uint8 buffer of ``size`` bytes for a blob being read.
 
-    The buffer is plain anonymous memory (``mmap``), not numpy's allocation: numpy asks
-    for transparent huge pages on large arrays, and on a host with fragmented memory the
-    kernel's compaction for them stalled a 100 MiB read from 30 ms to 250 ms about every
-    other time. Two threads read halves (the page faults are half the cost). Raises
-    ``BlobFormatError`` if the file ends early.
+    Plain anonymous memory (``mmap``), not numpy's allocation: numpy asks for transparent
+    huge pages on large arrays, and on a host with fragmented memory the kernel's
+    compaction for them stalled a 100 MiB read from 30 ms to 250 ms about every other time.
     """
     memory = mmap.mmap(-1, max(size, 1), flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
-    buf = np.frombuffer(memory, np.uint8)[:size]
+    return np.frombuffer(memory, np.uint8)[:size]
+
+
+def read_verified(fd: int, size: int) -> tuple[np.ndarray, str]:
+    """Read ``size`` bytes of ``fd`` into a :func:`new_buffer` and checksum them.
+
+    Two threads read halves (the page faults are half the cost). Raises
+    ``BlobFormatError`` if the file ends early.
+    """
+    buf = new_buffer(size)
     view = memoryview(buf)
     short: list[int] = []
 

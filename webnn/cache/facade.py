@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from ..errors import NotFoundError, NotSupportedError, QuotaExceededError, UnknownError
@@ -147,7 +148,8 @@ class ContextCache:
         if found is None:
             return None
         header, arrays, _checksum = found
-        self._fills.start(key, lambda: self._fill_local(key, header, arrays))
+        first_run = threading.Event()
+        self._fills.start(key, lambda: self._fill_local(key, header, arrays), first_run)
         try:
             executable = self._context._backend.load(header, arrays)
         except Exception as exc:  # authentic and intact, yet refused: a bug or a format drift
@@ -157,7 +159,9 @@ class ContextCache:
                                                          f"it: {exc}")
             return None
         log.debug("graph cache: loaded %r from the remote (%s)", key, self._where())
-        return MLGraph(self._context, executable.graph, executable)
+        graph = MLGraph(self._context, executable.graph, executable)
+        graph._first_run_gate = first_run  # the local copy starts after the first result
+        return graph
 
     def _fill_local(self, key: str, header: dict[str, Any], arrays: dict[str, Any]) -> None:
         """Write a verified remote entry to the local store (the same blob, byte for byte)."""

@@ -34,6 +34,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import numpy as np
 
+from . import blobfile
 from .remote_config import RemoteOptions
 from .remote_redis import RemoteError
 
@@ -51,10 +52,8 @@ def supported(opts: RemoteOptions) -> bool:
 
 
 def aligned_empty(size: int) -> np.ndarray:
-    """An uninitialised uint8 buffer of ``size`` bytes starting at a 64-byte boundary."""
-    raw = np.empty(size + ALIGN, np.uint8)
-    start = (-raw.ctypes.data) % ALIGN
-    return raw[start:start + size]
+    """An uninitialised uint8 buffer of ``size`` bytes, page-aligned (``blobfile.new_buffer``)."""
+    return blobfile.new_buffer(size)
 
 
 def _command(*args: bytes | str) -> bytes:

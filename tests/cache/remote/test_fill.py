@@ -140,3 +140,35 @@ def test_a_process_that_exits_right_after_a_remote_hit_keeps_a_whole_local_copy(
     local_only = webnn.ml.create_context("cpu", cache_dir=local, cache_remote=None)
     assert graphs.matches(local_only.compute(local_only.load_graph("k"), FEED), 4, FEED)
     local_only.destroy()
+
+
+def test_the_local_copy_starts_after_the_first_run(remote_context, monkeypatch):
+    """Nothing of the copy happens between load_graph and the graph's first run (on a
+    small machine it slowed that run); the run itself lets it go."""
+    from webnn.cache import remote_fill
+
+    monkeypatch.setattr(remote_fill, "FIRST_RUN_WAIT_S", 60.0)  # only the run may start it here
+    a, b = remote_context("a"), remote_context("b")
+    a.save_graph("k", graphs.build(a, 3))
+    assert b.list_graphs() == ["k"]
+    graph = b.load_graph("k")
+    time.sleep(0.3)
+    assert _parts(b.cache_dir) == [] and _local_keys(b.cache_dir) == []  # not started
+    assert graphs.matches(b.compute(graph, FEED), 3, FEED)
+    deadline = time.monotonic() + 20
+    while _local_keys(b.cache_dir) != ["k"] and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert _local_keys(b.cache_dir) == ["k"]  # the run released it; nothing waited for it
+
+
+def test_a_graph_never_run_is_still_copied_when_the_context_asks(remote_context, monkeypatch):
+    from webnn.cache import remote_fill
+
+    monkeypatch.setattr(remote_fill, "FIRST_RUN_WAIT_S", 60.0)
+    a, b = remote_context("a"), remote_context("b")
+    a.save_graph("k", graphs.build(a, 4))
+    assert b.list_graphs() == ["k"]
+    b.load_graph("k")
+    started = time.monotonic()
+    assert b.cache_stats()["reasons"]["saves"] == {"remote-fill": 1}  # waits: opens the gate, no 60 s
+    assert time.monotonic() - started < 30 and _local_keys(b.cache_dir) == ["k"]
