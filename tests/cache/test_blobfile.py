@@ -57,12 +57,14 @@ def test_roundtrip_every_dtype_aligned_and_zero_copy(tmp_path):
     assert len({id(root(a)) for a in got.values()}) == 1  # views of one verified buffer, no copies
 
 
-def test_checksum_is_the_blake3_of_the_file(tmp_path):
+def test_checksum_is_the_documented_two_level_blake3(tmp_path):
     big = np.random.default_rng(0).integers(0, 255, 40 << 20, dtype=np.uint8)  # several read calls
     (_, got), path, checksum = _roundtrip(tmp_path, {}, {"big": big})
     assert np.array_equal(got["big"], big)
     data = path.read_bytes()
-    assert checksum == blake3.blake3(data).hexdigest()  # single-threaded reference
+    pieces = [blake3.blake3(data[i:i + blobfile.CHUNK]).digest() for i in range(0, len(data), blobfile.CHUNK)]
+    expect = blake3.blake3(b"webnn-blob-tree-v3\0" + len(data).to_bytes(8, "little") + b"".join(pieces))
+    assert checksum == expect.hexdigest()  # the documented two-level hash, computed independently
     stream = blobfile.StreamingChecksum(np.frombuffer(data, np.uint8))
     for filled in (5, blobfile.CHUNK + 7, 3 * blobfile.CHUNK, len(data)):
         stream.advance(filled)

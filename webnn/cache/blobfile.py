@@ -14,10 +14,12 @@ backend's JSON-safe header and an array table ``[{name, dtype, shape, offset,
 nbytes}]`` with offsets relative to ``D``. Only plain numeric dtypes are allowed;
 nothing in a blob can execute code.
 
-The checksum is the BLAKE3 hash of the whole file (:mod:`webnn.hashing`): a
-cryptographic tree hash that runs at several GB/s per core, so verifying a 100 MiB
-entry costs about as much as reading it from the page cache (SHA-256, format 1, cost
-four times that). It is verified before any byte is parsed, and the arrays handed to
+The checksum is a two-level BLAKE3 (:mod:`webnn.hashing`, a cryptographic hash at several
+GB/s per core): each 8 MiB piece of the file is hashed on its own, and the checksum is the
+hash of the file size and the piece digests. Pieces are independent, so a reader hashes
+each one right after reading it, on as many threads as it reads with: verifying a 100 MiB
+entry then costs little beyond reading it (SHA-256, format 1, cost four times the read).
+It is verified before any byte is parsed, and the arrays handed to
 the backend are views of the verified buffer: no copy, no re-read.
 """
 
@@ -38,10 +40,11 @@ import numpy as np
 from ..hashing import content_hasher
 
 MAGIC = b"WNNGRAPH"
-FORMAT_VERSION = 2  # 2: BLAKE3 checksum (1: two-level SHA-256)
+FORMAT_VERSION = 3  # 3: two-level BLAKE3 (2: BLAKE3 of the file; 1: two-level SHA-256)
 _PREFIX = struct.Struct("<8sIIQ")
 ALIGN = 64
-CHUNK = 16 << 20  # bytes per read call and per streamed hashing piece
+CHUNK = 8 << 20  # bytes per read call and per hashed piece
+_TREE_TAG = b"webnn-blob-tree-v3\0"
 #: dtype strings a blob may hold (numpy ``dtype.str``, little-endian).
 DTYPES = frozenset({"<f4", "<f2", "<f8", "<i4", "<u4", "<i8", "<u8", "|i1", "|u1", "|b1", "<i2", "<u2"})
 
@@ -89,9 +92,43 @@ def plan(meta: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> Layout:
     return Layout(header, data_start, placed, data_start + data_len)
 
 
+class TreeHasher:
+    """The two-level checksum of a byte stream fed in order (what :func:`write` uses)."""
+
+    def __init__(self) -> None:
+        self._piece = content_hasher()
+        self._in_piece = 0
+        self._digests: list[bytes] = []
+        self.size = 0
+
+    def update(self, data: memoryview | bytes) -> None:
+        view = memoryview(data).cast("B")
+        while len(view):
+            take = min(CHUNK - self._in_piece, len(view))
+            self._piece.update(view[:take])
+            self._in_piece += take
+            self.size += take
+            view = view[take:]
+            if self._in_piece == CHUNK:
+                self._digests.append(self._piece.digest())
+                self._piece = content_hasher()
+                self._in_piece = 0
+
+    def hexdigest(self) -> str:
+        return _combine(self.size, self._digests + ([self._piece.digest()] if self._in_piece else []))
+
+
+def _combine(size: int, digests: list[bytes]) -> str:
+    return content_hasher(_TREE_TAG + size.to_bytes(8, "little") + b"".join(digests)).hexdigest()
+
+
+def _piece_digest(view: memoryview) -> bytes:
+    return content_hasher(view).digest()
+
+
 def write(fd: int, layout: Layout) -> str:
     """Write ``layout`` to ``fd`` from its current position; returns the checksum."""
-    hasher = content_hasher()
+    hasher = TreeHasher()
 
     def put(data: memoryview | bytes) -> None:
         view = memoryview(data).cast("B")
@@ -125,33 +162,30 @@ def new_buffer(size: int) -> np.ndarray:
 def read_verified(fd: int, size: int) -> tuple[np.ndarray, str]:
     """Read ``size`` bytes of ``fd`` into a :func:`new_buffer` and checksum them.
 
-    Two threads read halves (the page faults are half the cost). Raises
+    Pieces are read with ``pread`` and each is hashed right after, on two threads where
+    there are two cores (page faults, copies and hashing all split). Raises
     ``BlobFormatError`` if the file ends early.
     """
     buf = new_buffer(size)
     view = memoryview(buf)
-    short: list[int] = []
+    count = max(1, math.ceil(size / CHUNK))
 
-    def fill(lo: int, hi: int) -> None:
+    def piece(i: int) -> bytes:
+        lo, hi = i * CHUNK, min(size, (i + 1) * CHUNK)
         pos = lo
         while pos < hi:
-            got = os.preadv(fd, [view[pos:min(hi, pos + CHUNK)]], pos)
+            got = os.preadv(fd, [view[pos:hi]], pos)
             if got <= 0:
-                short.append(pos)
-                return
+                raise BlobFormatError(f"blob ends at byte {pos}, expected {size} bytes")
             pos += got
+        return _piece_digest(view[lo:hi])
 
-    half = _align(size // 2)
-    if size >= 2 * CHUNK and (os.cpu_count() or 1) > 1:
-        with ThreadPoolExecutor(1, thread_name_prefix="webnn-cache-read") as pool:
-            other = pool.submit(fill, half, size)
-            fill(0, half)
-            other.result()
+    if count > 1 and (os.cpu_count() or 1) > 1:
+        with ThreadPoolExecutor(2, thread_name_prefix="webnn-cache-read") as pool:
+            digests = list(pool.map(piece, range(count)))
     else:
-        fill(0, size)
-    if short:
-        raise BlobFormatError(f"blob ends at byte {min(short)}, expected {size} bytes")
-    return buf, checksum(buf)
+        digests = [piece(i) for i in range(count)]
+    return buf, _combine(size, digests if size else [])
 
 
 def parse(buf: np.ndarray) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -217,8 +251,17 @@ def encode(layout: Layout) -> tuple[np.ndarray, str]:
 
 
 def checksum(buf: np.ndarray) -> str:
-    """The checksum of bytes already in memory (a 1-D uint8 array), hashed on every core."""
-    return content_hasher(memoryview(buf).cast("B"), parallel=True).hexdigest()
+    """The checksum of bytes already in memory (a 1-D uint8 array), pieces hashed in parallel."""
+    view = memoryview(buf).cast("B")
+    size = len(view)
+    count = max(1, math.ceil(size / CHUNK))
+    pieces = [view[i * CHUNK:min(size, (i + 1) * CHUNK)] for i in range(count)]
+    if count > 1 and (os.cpu_count() or 1) > 1:
+        with ThreadPoolExecutor(min(4, os.cpu_count() or 1), thread_name_prefix="webnn-cache-hash") as pool:
+            digests = list(pool.map(_piece_digest, pieces))
+    else:
+        digests = [_piece_digest(p) for p in pieces]
+    return _combine(size, digests if size else [])
 
 
 class StreamingChecksum:
@@ -228,17 +271,17 @@ class StreamingChecksum:
     def __init__(self, buf: np.ndarray) -> None:
         self._view = memoryview(buf).cast("B")
         self._size = len(self._view)
-        self._hashed = 0
-        self._hasher = content_hasher()
-        self._pool = ThreadPoolExecutor(1, thread_name_prefix="webnn-cache-hash")  # one thread: in order
-        self._pending: list[Future[None]] = []
+        self._count = max(1, math.ceil(self._size / CHUNK))
+        self._next = 0
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="webnn-cache-hash")
+        self._digests: list[Future[bytes]] = []
 
     def advance(self, filled: int) -> None:
-        """The first ``filled`` bytes are final: hash every whole piece they complete."""
-        while self._hashed < self._size and min(self._size, self._hashed + CHUNK) <= filled:
-            piece = self._view[self._hashed:min(self._size, self._hashed + CHUNK)]
-            self._pending.append(self._pool.submit(self._hasher.update, piece))
-            self._hashed += len(piece)
+        """The first ``filled`` bytes are final: hash every piece they complete."""
+        while self._next < self._count and min(self._size, (self._next + 1) * CHUNK) <= filled:
+            piece = self._view[self._next * CHUNK:min(self._size, (self._next + 1) * CHUNK)]
+            self._digests.append(self._pool.submit(_piece_digest, piece))
+            self._next += 1
 
     def abandon(self) -> None:
         """Stop: the buffer will not be completed (pieces queued are dropped)."""
@@ -248,8 +291,7 @@ class StreamingChecksum:
         """The checksum of the whole buffer (pieces not yet hashed are hashed now)."""
         self.advance(self._size)
         try:
-            for done in self._pending:
-                done.result()
+            digests = [f.result() for f in self._digests]
         finally:
             self._pool.shutdown(wait=True)
-        return self._hasher.hexdigest()
+        return _combine(self._size, digests if self._size else [])

@@ -86,7 +86,7 @@ class Rewriter:
 
     # -- edits -------------------------------------------------------------------
     def add_constant(self, array: np.ndarray, data_type: str) -> int:
-        return self.graph.add_constant(np.asarray(array).astype(numpy_dtype(data_type)), data_type)
+        return self.graph.add_constant(np.asarray(array).astype(numpy_dtype(data_type), copy=False), data_type)
 
     def set_input(self, node: Node, index: int, oid: int | None) -> None:
         old = node.inputs[index]
@@ -211,7 +211,11 @@ class FoldBatchNormIntoConv(Rule):
         shape[layout.index("o")] = -1
         filt = rw.constant(conv.inputs[1])
         assert filt is not None
-        rw.set_input(conv, 1, rw.add_constant(filt.astype(np.float64) * factor.reshape(shape), data_type))
+        # Per-channel factors in float64, the filter scaled in (at least) float32: float64
+        # copies of a whole network's filters cost more than the rest of the build.
+        work = np.promote_types(filt.dtype, np.float32)
+        rw.set_input(conv, 1, rw.add_constant(filt.astype(work, copy=False) * factor.astype(work).reshape(shape),
+                                              data_type))
         out_channels = filt.shape[layout.index("o")]
         rw.set_input(conv, 2, rw.add_constant(np.broadcast_to(bias, (out_channels,)), data_type))
         rw.absorb(conv, bn)

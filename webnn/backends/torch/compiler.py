@@ -70,7 +70,11 @@ def prepare_constants(graph: Graph, device: torch.device) -> dict[int, torch.Ten
     out = {}
     for cid, array in graph.constants.items():
         desc = graph.descs[cid]
-        t = torch.from_numpy(np.array(array, copy=True))
+        if not (array.flags.writeable and array.flags.c_contiguous and array.flags.aligned) or array.ndim == 0:
+            array = np.array(array, copy=True, order="C")
+        # The graph's own constants (the builder copied the caller's data; passes never write
+        # into an array): shared, not copied again. Outputs never alias them (see ``run``).
+        t = torch.from_numpy(array)
         out[cid] = to_compute(t, desc.data_type, torch.device("cpu")).to(
             device=device, dtype=compute_dtype(desc.data_type, device))
     return out
