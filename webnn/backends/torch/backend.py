@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 from collections.abc import Iterator, Mapping, MutableMapping
 from typing import Any
@@ -32,7 +33,7 @@ class TorchBackend:
 
     def versions(self) -> dict[str, str]:
         found = {"torch": torch.__version__, "numpy": np.__version__,
-                 "webnn": importlib.metadata.version("webnn") if _installed() else "dev"}
+                 "webnn": _webnn_version()}
         if self._device.type == "cpu" and onednn_blob.available():
             # Entries may hold oneDNN-blocked weights, whose layout depends on the CPU's ISA.
             found["cpu_capability"] = torch.backends.cpu.get_cpu_capability()
@@ -235,12 +236,14 @@ def _dense(value: torch.Tensor, permutation: tuple[int, ...] | None) -> torch.Te
     return value if permutation is None else value.permute(_inverse(permutation)).contiguous()
 
 
-def _installed() -> bool:
+@functools.cache
+def _webnn_version() -> str:
+    """The installed distribution's version ("dev" from a source tree); read once: parsing
+    the package metadata took longer than the rest of a cache hit's bookkeeping."""
     try:
-        importlib.metadata.version("webnn")
-        return True
+        return importlib.metadata.version("webnn")
     except importlib.metadata.PackageNotFoundError:
-        return False
+        return "dev"
 
 
 register_backend("torch", TorchBackend)
