@@ -87,6 +87,10 @@ class MLContext:
         self._store: Any = None
         self._store_lock = threading.Lock()
         self._destroyed = False
+        if cache:
+            # The store opens on first use, but its code loads with the context, as the
+            # backend's lowerings do: the first load_graph then only reads and wraps.
+            from .cache import facade  # noqa: F401
 
     # -- state -------------------------------------------------------------------------
     @property
