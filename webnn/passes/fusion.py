@@ -162,6 +162,20 @@ class Rule:
         raise NotImplementedError
 
 
+def _plain_conv_with_constant_filter(rw: Rewriter, conv: Node) -> str | None:
+    """Why ``conv`` cannot absorb the node after it (None: it can): its result must be read
+    once, it must not already fuse an activation or a residual, its filter must be a constant."""
+    if (why := rw.sole_use(conv)) is not None:
+        return why
+    if conv.attrs.get("activation"):
+        return "the conv2d already applies a fused activation"
+    if conv.attrs.get("residual"):
+        return "the conv2d already adds a residual"
+    if rw.constant(conv.inputs[1]) is None:
+        return "the conv2d filter is not a constant"
+    return None
+
+
 def _channel_axis(conv: Node) -> int:
     return 1 if conv.attrs["input_layout"] == "nchw" else 3
 
@@ -178,14 +192,8 @@ class FoldBatchNormIntoConv(Rule):
 
     def check(self, rw: Rewriter, m: Match) -> str | None:
         bn, conv = m.anchor, m.host
-        if (why := rw.sole_use(conv)) is not None:
+        if (why := _plain_conv_with_constant_filter(rw, conv)) is not None:
             return why
-        if conv.attrs.get("activation"):
-            return "the conv2d already applies a fused activation"
-        if conv.attrs.get("residual"):
-            return "the conv2d already adds a residual"
-        if rw.constant(conv.inputs[1]) is None:
-            return "the conv2d filter is not a constant"
         if conv.inputs[2] is not None and rw.constant(conv.inputs[2]) is None:
             return "the conv2d bias is not a constant"
         if bn.attrs["axis"] != _channel_axis(conv):
@@ -310,16 +318,10 @@ class FuseResidualAdd(Rule):
     def check(self, rw: Rewriter, m: Match) -> str | None:
         add, conv, other = m.anchor, m.host, m.extra["other"]
         descs = rw.graph.descs
-        if (why := rw.sole_use(conv)) is not None:
-            return why
         if other == conv.outputs[0]:
             return "the add reads the conv2d result twice"
-        if conv.attrs.get("activation"):
-            return "the conv2d already applies a fused activation"
-        if conv.attrs.get("residual"):
-            return "the conv2d already adds a residual"
-        if rw.constant(conv.inputs[1]) is None:
-            return "the conv2d filter is not a constant"
+        if (why := _plain_conv_with_constant_filter(rw, conv)) is not None:
+            return why
         if descs[conv.outputs[0]].data_type not in _FLOATS:
             return "only floating-point convolutions take a residual"
         shapes = {tuple(descs[o].shape) for o in (add.outputs[0], conv.outputs[0], other)}
