@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from . import memory
 from . import ops as _ops  # noqa: F401  (registers every op)
 from .dtypes import INT_RANGES, from_numpy, numpy_dtype, unpack_int4
 from .errors import InvalidStateError
@@ -97,7 +98,7 @@ class MLGraphBuilder:
         if buffer is None:
             array = np.asarray(descriptor)
             data_type = from_numpy(array.dtype, "constant")
-            array = np.array(array, dtype=numpy_dtype(data_type), order="C", copy=True)
+            array = memory.copy_of(array, numpy_dtype(data_type))
             desc = MLOperandDescriptor(data_type, array.shape)
         elif isinstance(descriptor, str):
             desc = MLOperandDescriptor(descriptor, ())

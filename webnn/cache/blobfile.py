@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import json
 import math
-import mmap
 import os
 import struct
 from collections.abc import Mapping
@@ -37,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import memory
 from ..hashing import content_hasher
 
 MAGIC = b"WNNGRAPH"
@@ -149,14 +149,9 @@ def write(fd: int, layout: Layout) -> str:
 
 
 def new_buffer(size: int) -> np.ndarray:
-    """A writable, page-aligned uint8 buffer of ``size`` bytes for a blob being read.
-
-    Plain anonymous memory (``mmap``), not numpy's allocation: numpy asks for transparent
-    huge pages on large arrays, and on a host with fragmented memory the kernel's
-    compaction for them stalled a 100 MiB read from 30 ms to 250 ms about every other time.
-    """
-    memory = mmap.mmap(-1, max(size, 1), flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
-    return np.frombuffer(memory, np.uint8)[:size]
+    """A writable uint8 buffer of ``size`` bytes for a blob being read (:mod:`webnn.memory`:
+    page-aligned, without numpy's huge-page request, which stalled such reads)."""
+    return memory.empty(max(size, 1), np.uint8)[:size]
 
 
 def read_verified(fd: int, size: int) -> tuple[np.ndarray, str]:

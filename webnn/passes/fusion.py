@@ -39,6 +39,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import memory
 from ..dtypes import numpy_dtype
 from ..graph import Graph, Node
 from .infra import Pass, PassResult
@@ -222,8 +223,8 @@ class FoldBatchNormIntoConv(Rule):
         # Per-channel factors in float64, the filter scaled in (at least) float32: float64
         # copies of a whole network's filters cost more than the rest of the build.
         work = np.promote_types(filt.dtype, np.float32)
-        rw.set_input(conv, 1, rw.add_constant(filt.astype(work, copy=False) * factor.astype(work).reshape(shape),
-                                              data_type))
+        scaled = np.multiply(filt, factor.astype(work).reshape(shape), out=memory.empty(filt.shape, work))
+        rw.set_input(conv, 1, rw.add_constant(scaled, data_type))
         out_channels = filt.shape[layout.index("o")]
         rw.set_input(conv, 2, rw.add_constant(np.broadcast_to(bias, (out_channels,)), data_type))
         rw.absorb(conv, bn)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import memory
 from ..graph import Graph
 from .infra import Pass, PassResult
 
@@ -31,7 +32,7 @@ def target_layout(op: str, input_layout: str) -> str | None:
 
 def relayout(array: np.ndarray, source: str, target: str) -> np.ndarray:
     """``array`` in filter layout ``source`` transposed to layout ``target``."""
-    return np.ascontiguousarray(np.transpose(array, [source.index(letter) for letter in target]))
+    return memory.copy_of(np.transpose(array, [source.index(letter) for letter in target]))
 
 
 class ConstantFilterLayout(Pass):
