@@ -35,7 +35,6 @@ cold one; bytes moved are Redis payload bytes.
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import os
 import secrets
@@ -52,7 +51,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _timing import child_env  # noqa: E402
-from cache_ttfr import KEY, build_resnet50, first_result, make_weights  # noqa: E402
+from cache_ttfr import KEY, build_resnet50, make_weights, same_bits, timed_first_result  # noqa: E402
 
 SECRET = "benchmark-shared-secret-0123456789"
 
@@ -71,14 +70,8 @@ def child(args: argparse.Namespace) -> None:
     result: dict[str, object] = {"startup_s": t_ready - t_start}
     if args.child == "cold":
         weights = make_weights(args.width_scale)
-        gc.collect()  # every mode starts from a collected heap (see cache_ttfr.py)
-        t0 = time.perf_counter()
-        graph = build_resnet50(ctx, weights, args.size)
-        t1 = time.perf_counter()
-        out = first_result(ctx, graph, image)
-        t2 = time.perf_counter()
-        result.update(prepare_s=t1 - t0, first_dispatch_s=t2 - t1, total_s=t2 - t0,
-                      params=int(sum(w.size for w in weights)))
+        graph, out, times = timed_first_result(ctx, lambda: build_resnet50(ctx, weights, args.size), image)
+        result.update(times, params=int(sum(w.size for w in weights)))
         if args.save:
             t3 = time.perf_counter()
             ctx.save_graph(KEY, graph)
@@ -87,17 +80,12 @@ def child(args: argparse.Namespace) -> None:
             result["entry_bytes"] = ctx.cache_info()[0]["size"]
             result["bytes_out"] = ctx.cache_stats()["remote"]["bytes_out"]
     else:
-        gc.collect()
-        t0 = time.perf_counter()
-        graph = ctx.load_graph(KEY)
-        t1 = time.perf_counter()
-        out = first_result(ctx, graph, image)
-        t2 = time.perf_counter()
-        result.update(prepare_s=t1 - t0, first_dispatch_s=t2 - t1, total_s=t2 - t0)
+        _graph, out, times = timed_first_result(ctx, lambda: ctx.load_graph(KEY), image)
+        first_done = time.perf_counter()
+        result.update(times)
         stats = ctx.cache_stats()  # (waits for a pending local copy of a remote hit)
-        result["local_copy_after_s"] = time.perf_counter() - t2
-        ref = np.load(args.reference)
-        result["identical"] = bool(out.dtype == ref.dtype and out.tobytes() == ref.tobytes())
+        result["local_copy_after_s"] = time.perf_counter() - first_done
+        result["identical"] = same_bits(out, args.reference)
         result.update(local_hits=stats["hits"], remote_hits=stats["remote"]["hits"],
                       bytes_in=stats["remote"]["bytes_in"], local_fills=stats["reasons"].get("saves", {}).get(
                           "remote-fill", 0),
