@@ -8,7 +8,20 @@ from typing import Any
 import numpy as np
 
 from ._host import Host, WebNNSettings, parse_device
+from ._samples import FRAMEWORKS
 from ._tensors import TensorSpec, load_feeds, parse_input_args
+
+
+def add_command(sub: Any, name: str, summary: str, doc: str | None, examples: str) -> argparse.ArgumentParser:
+    """A subcommand's parser: ``summary`` in ``webnn --help``, the module docstring as its
+    description and ``examples`` after its options."""
+    return sub.add_parser(name, help=summary, description=(doc or "").replace("``", ""), epilog=examples,
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def add_sample_framework(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--framework", action="append", choices=FRAMEWORKS, metavar="F",
+                   help="embedded sample only: onnx, tflite or torch (repeatable; default all three)")
 
 
 def add_device(p: argparse.ArgumentParser) -> None:

@@ -21,7 +21,16 @@ import numpy as np
 from rich.markup import escape
 from rich.table import Table
 
-from ._common import add_cache, add_device, add_inputs, add_json, feeds_for, settings_from
+from ._common import (
+    add_cache,
+    add_command,
+    add_device,
+    add_inputs,
+    add_json,
+    add_sample_framework,
+    feeds_for,
+    settings_from,
+)
 from ._errors import CLIError
 from ._host import Host, WebNNSettings, check_device, open_model, timed, warm_up
 from ._placement import Placement
@@ -39,13 +48,11 @@ EXAMPLES = """examples:
 
 
 def add_parser(sub: Any) -> None:
-    p = sub.add_parser("bench", help=HELP, description=(__doc__ or "").replace("``", ""), epilog=EXAMPLES,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = add_command(sub, "bench", HELP, __doc__, EXAMPLES)
     p.add_argument("model", nargs="?", metavar="MODEL",
                    help=".onnx, .tflite or .pt2 file; omit for the embedded sample in all three integrations")
     add_device(p)
-    p.add_argument("--framework", action="append", choices=FRAMEWORKS, metavar="F",
-                   help="embedded sample only: onnx, tflite or torch (repeatable; default all three)")
+    add_sample_framework(p)
     p.add_argument("--runs", type=_positive, default=20, metavar="N", help="timed runs per path (default 20)")
     p.add_argument("--plot", metavar="FILE", help="bar chart: .svg (built in) or .png (needs matplotlib)")
     add_inputs(p)

@@ -17,7 +17,7 @@ from typing import Any
 from rich.markup import escape
 from rich.table import Table
 
-from ._common import add_json
+from ._common import add_command, add_json
 from ._errors import FAILURE, CLIError, one_line
 from ._host import parse_device
 from ._ui import UI, fmt_bytes
@@ -33,8 +33,7 @@ EXAMPLES = """examples:
 
 
 def add_parser(sub: Any) -> None:
-    p = sub.add_parser("cache", help=HELP, description=(__doc__ or "").replace("``", ""), epilog=EXAMPLES,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = add_command(sub, "cache", HELP, __doc__, EXAMPLES)
     p.add_argument("action", choices=("list", "info", "delete", "clear"), help="what to do")
     p.add_argument("key", nargs="?", metavar="KEY", help="the entry to delete (delete only)")
     p.add_argument("--origin", metavar="O", help="cache partition (default: $WEBNN_ORIGIN, else 'default')")

@@ -17,7 +17,17 @@ from typing import Any
 
 from rich.markup import escape
 
-from ._common import add_cache, add_device, add_inputs, add_json, feeds_for, inputs_json, inputs_line, settings_from
+from ._common import (
+    add_cache,
+    add_command,
+    add_device,
+    add_inputs,
+    add_json,
+    feeds_for,
+    inputs_json,
+    inputs_line,
+    settings_from,
+)
 from ._errors import FAILURE, CLIError
 from ._host import check_device, open_model
 from ._render import placement_tables
@@ -34,8 +44,7 @@ EXAMPLES = """examples:
 
 
 def add_parser(sub: Any) -> None:
-    p = sub.add_parser("inspect", help=HELP, description=(__doc__ or "").replace("``", ""), epilog=EXAMPLES,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = add_command(sub, "inspect", HELP, __doc__, EXAMPLES)
     p.add_argument("model", nargs="?", metavar="MODEL",
                    help=".onnx, .tflite or .pt2 file; omit for the embedded sample as ONNX")
     add_device(p)

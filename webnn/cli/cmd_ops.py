@@ -12,7 +12,7 @@ from typing import Any
 from rich.markup import escape
 from rich.table import Table
 
-from ._common import add_device
+from ._common import add_command, add_device
 from ._errors import FAILURE, CLIError, one_line
 from ._ui import UI
 
@@ -27,8 +27,7 @@ _GENERAL = ("preferred_input_layout", "max_tensor_byte_length", "input", "consta
 
 
 def add_parser(sub: Any) -> None:
-    p = sub.add_parser("ops", help=HELP, description=(__doc__ or "").replace("``", ""), epilog=EXAMPLES,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = add_command(sub, "ops", HELP, __doc__, EXAMPLES)
     add_device(p)
     p.add_argument("--format", choices=("table", "json"), default="table", help="output format (default table)")
     p.add_argument("--json", action="store_true", help="the same as --format json")

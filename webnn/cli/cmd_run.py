@@ -24,7 +24,18 @@ from typing import Any
 from rich.markup import escape
 from rich.table import Table
 
-from ._common import add_cache, add_device, add_inputs, add_json, feeds_for, inputs_json, inputs_line, settings_from
+from ._common import (
+    add_cache,
+    add_command,
+    add_device,
+    add_inputs,
+    add_json,
+    add_sample_framework,
+    feeds_for,
+    inputs_json,
+    inputs_line,
+    settings_from,
+)
 from ._errors import FAILURE, CLIError, one_line
 from ._host import SAMPLE_ORIGIN, Host, WebNNSettings, check_device, open_model, timed, warm_up
 from ._placement import Placement
@@ -43,13 +54,11 @@ EXAMPLES = """examples:
 
 
 def add_parser(sub: Any) -> None:
-    p = sub.add_parser("run", help=HELP, description=(__doc__ or "").replace("``", ""), epilog=EXAMPLES,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = add_command(sub, "run", HELP, __doc__, EXAMPLES)
     p.add_argument("model", nargs="?", metavar="MODEL",
                    help=".onnx, .tflite or .pt2 (torch.export) file; omit for the embedded sample")
     add_device(p)
-    p.add_argument("--framework", action="append", choices=FRAMEWORKS, metavar="F",
-                   help="embedded sample only: onnx, tflite or torch (repeatable; default all three)")
+    add_sample_framework(p)
     add_inputs(p)
     add_cache(p)
     add_json(p)
