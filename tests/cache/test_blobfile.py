@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mmap
 import os
 
 import blake3
@@ -10,8 +11,10 @@ import pytest
 
 from webnn.cache import blobfile
 
+READERS = [blobfile.read_verified, blobfile.map_verified]
 
-def _roundtrip(tmp_path, meta, arrays):
+
+def _roundtrip(tmp_path, meta, arrays, reader=blobfile.map_verified):
     layout = blobfile.plan(meta, arrays)
     path = tmp_path / "blob"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
@@ -22,14 +25,15 @@ def _roundtrip(tmp_path, meta, arrays):
     assert path.stat().st_size == layout.size
     fd = os.open(path, os.O_RDONLY)
     try:
-        buf, digest = blobfile.read_verified(fd, layout.size)
+        buf, digest = reader(fd, layout.size)
     finally:
-        os.close(fd)
+        os.close(fd)  # a mapping outlives its descriptor
     assert digest == checksum
     return blobfile.parse(buf), path, checksum
 
 
-def test_roundtrip_every_dtype_aligned_and_zero_copy(tmp_path):
+@pytest.mark.parametrize("reader", READERS, ids=["read", "map"])
+def test_roundtrip_every_dtype_aligned_and_zero_copy(tmp_path, reader):
     arrays = {
         "f32": np.arange(12, dtype=np.float32).reshape(3, 4),
         "f16": np.array([1.5, -2.25], np.float16),
@@ -41,7 +45,7 @@ def test_roundtrip_every_dtype_aligned_and_zero_copy(tmp_path):
         "scalar": np.array(3.0, np.float32),
         "strided": np.arange(20, dtype=np.int32)[::2],
     }
-    (meta, got), _, _ = _roundtrip(tmp_path, {"hello": [1, "two"]}, arrays)
+    (meta, got), _, _ = _roundtrip(tmp_path, {"hello": [1, "two"]}, arrays, reader)
     assert meta == {"hello": [1, "two"]}
     for name, want in arrays.items():
         assert got[name].dtype == want.dtype and got[name].shape == want.shape
@@ -57,9 +61,10 @@ def test_roundtrip_every_dtype_aligned_and_zero_copy(tmp_path):
     assert len({id(root(a)) for a in got.values()}) == 1  # views of one verified buffer, no copies
 
 
-def test_checksum_is_the_documented_two_level_blake3(tmp_path):
-    big = np.random.default_rng(0).integers(0, 255, 40 << 20, dtype=np.uint8)  # several read calls
-    (_, got), path, checksum = _roundtrip(tmp_path, {}, {"big": big})
+@pytest.mark.parametrize("reader", READERS, ids=["read", "map"])
+def test_checksum_is_the_documented_two_level_blake3(tmp_path, reader):
+    big = np.random.default_rng(0).integers(0, 255, 40 << 20, dtype=np.uint8)  # several pieces
+    (_, got), path, checksum = _roundtrip(tmp_path, {}, {"big": big}, reader)
     assert np.array_equal(got["big"], big)
     data = path.read_bytes()
     pieces = [blake3.blake3(data[i:i + blobfile.CHUNK]).digest() for i in range(0, len(data), blobfile.CHUNK)]
@@ -70,6 +75,28 @@ def test_checksum_is_the_documented_two_level_blake3(tmp_path):
         stream.advance(filled)
     assert stream.hexdigest() == checksum
     assert blobfile.checksum(np.frombuffer(data, np.uint8)) == checksum
+
+
+def test_mapped_arrays_are_copy_on_write_and_outlive_the_file(tmp_path):
+    """Writing to a mapped entry's array changes only this process's copy, never the file;
+    deleting the file (what a delete or an eviction does) leaves the mapping readable."""
+    values = np.arange(3 << 18, dtype=np.float32)  # 3 MiB: several pages
+    (_, got), path, checksum = _roundtrip(tmp_path, {}, {"w": values})
+    assert any(isinstance(getattr(b, "obj", None), mmap.mmap) for b in _bases(got["w"]))  # the mapping, no copy
+    got["w"][:1000] = -1.0
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        assert blobfile.read_verified(fd, path.stat().st_size)[1] == checksum  # the file is untouched
+    finally:
+        os.close(fd)
+    path.unlink()
+    assert np.array_equal(got["w"][1000:], values[1000:]) and (got["w"][:1000] == -1.0).all()
+
+
+def _bases(array):
+    while array is not None:
+        yield array
+        array = getattr(array, "base", None)
 
 
 def test_object_dtypes_refused():

@@ -20,13 +20,15 @@ hash of the file size and the piece digests. Pieces are independent, so a reader
 each one right after reading it, on as many threads as it reads with: verifying a 100 MiB
 entry then costs little beyond reading it (SHA-256, format 1, cost four times the read).
 It is verified before any byte is parsed, and the arrays handed to
-the backend are views of the verified buffer: no copy, no re-read.
+the backend are views of the verified buffer: no copy, no re-read. The local store maps
+a blob (:func:`map_verified`) rather than reading it, so that buffer is the OS page cache.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import mmap
 import os
 import struct
 from collections.abc import Mapping
@@ -181,6 +183,28 @@ def read_verified(fd: int, size: int) -> tuple[np.ndarray, str]:
     else:
         digests = [piece(i) for i in range(count)]
     return buf, _combine(size, digests if size else [])
+
+
+def map_verified(fd: int, size: int) -> tuple[np.ndarray, str]:
+    """Map ``size`` bytes of ``fd`` copy-on-write and checksum them through the mapping.
+
+    The arrays handed to the backend are then views of the OS page cache: nothing is
+    copied, no fresh memory is faulted in (that was two thirds of reading a 100 MiB entry
+    into a new buffer), and processes loading the same entry share its pages. The mapping
+    is private and writable, so a backend writing to a constant changes only its own copy.
+    A blob is never modified in place once written (saves write a new file and rename
+    it; deletes unlink, which keeps a mapped file's pages), so the verified bytes stay
+    those bytes; the caller checks the file's length first. Falls back to
+    :func:`read_verified` where the file cannot be mapped.
+    """
+    if size == 0:
+        return read_verified(fd, size)
+    try:
+        mapping = mmap.mmap(fd, size, flags=mmap.MAP_PRIVATE, prot=mmap.PROT_READ | mmap.PROT_WRITE)
+    except (OSError, ValueError):  # a file system without mmap support
+        return read_verified(fd, size)
+    buf = np.frombuffer(mapping, np.uint8)
+    return buf, checksum(buf)
 
 
 def parse(buf: np.ndarray) -> tuple[dict[str, Any], dict[str, np.ndarray]]:

@@ -218,7 +218,7 @@ class Store:
                 raise Miss("corrupt", "wrong-length", f"its blob has {st.st_size} bytes, the index says {row.size}",
                            row)
             try:
-                buf, digest = blobfile.read_verified(fd, row.size)
+                buf, digest = blobfile.map_verified(fd, row.size)
             except blobfile.BlobFormatError as exc:
                 raise Miss("corrupt", "wrong-length", str(exc), row) from exc
             except OSError as exc:
