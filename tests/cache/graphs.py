@@ -12,6 +12,8 @@ import numpy as np
 import webnn
 
 SHAPE = (4, 8)
+#: Shape of the largest constant: 1.02 MiB of float32, just over blobfile.MAP_FROM.
+BIG = (261, 1024)
 
 
 def _constants(variant: int) -> dict[str, np.ndarray]:
@@ -22,7 +24,7 @@ def _constants(variant: int) -> dict[str, np.ndarray]:
         "wh": rng.standard_normal(SHAPE).astype(np.float16),
         "k": rng.integers(-1000, 1000, SHAPE).astype(np.int32),
         "ku": rng.integers(0, 2**20, SHAPE[-1:]).astype(np.uint32),
-        "big": rng.standard_normal((64, 8)).astype(np.float32),
+        "big": rng.standard_normal(BIG).astype(np.float32),
     }
 
 
@@ -38,9 +40,9 @@ def build(ctx: webnn.MLContext, variant: int) -> webnn.MLGraph:
     h = b.mul(xh, b.constant(c["wh"]))
     m = b.add(n, b.constant(c["k"]))
     v = b.add(u, b.constant(c["ku"]))
-    # a larger constant so entries have some weight (and several 4 MiB chunks never matter here)
+    # a constant over blobfile.MAP_FROM, so entries are loaded the way real models are: mapped
     z = b.sub(b.constant(c["big"]), b.constant(np.float32(variant)))
-    zz = b.add(z, b.constant(np.zeros((64, 8), np.float32)))
+    zz = b.add(z, b.constant(np.zeros(BIG, np.float32)))
     return b.build({"y": y, "h": h, "m": m, "v": v, "z": zz})
 
 

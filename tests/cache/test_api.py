@@ -248,6 +248,39 @@ def test_destroyed_context_refuses_cache_calls(make_context):
         ctx.list_graphs()
 
 
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="lists open files through /proc/self/fd")
+def test_dropped_context_closes_its_cache_at_once(cache_root):
+    """No reference cycle through the cache: dropping a context's last reference frees it
+    and closes its index files at once, without waiting for the cyclic collector."""
+    import gc
+    import weakref
+
+    def open_under(root: Path) -> list[str]:
+        found = []
+        for fd in os.listdir("/proc/self/fd"):
+            try:
+                target = os.readlink(f"/proc/self/fd/{fd}")
+            except OSError:
+                continue
+            if target.startswith(str(root)):
+                found.append(target)
+        return found
+
+    ctx = webnn.ml.create_context("cpu", cache_dir=cache_root)
+    ctx.save_graph("k", graphs.build(ctx, 2))
+    assert graphs.matches(ctx.compute(ctx.load_graph("k"), FEED), 2, FEED)
+    assert open_under(cache_root)  # the index is open while the context lives
+    ref = weakref.ref(ctx)
+    gc.collect()
+    gc.disable()
+    try:
+        del ctx
+        assert ref() is None
+        assert open_under(cache_root) == []
+    finally:
+        gc.enable()
+
+
 def test_threads_share_a_context_and_a_directory(make_context):
     import threading
 

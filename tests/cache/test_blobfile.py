@@ -80,7 +80,7 @@ def test_checksum_is_the_documented_two_level_blake3(tmp_path, reader):
 def test_mapped_arrays_are_copy_on_write_and_outlive_the_file(tmp_path):
     """Writing to a mapped entry's array changes only this process's copy, never the file;
     deleting the file (what a delete or an eviction does) leaves the mapping readable."""
-    values = np.arange(3 << 18, dtype=np.float32)  # 3 MiB: several pages
+    values = np.arange(3 << 18, dtype=np.float32)  # 3 MiB: mapped (over MAP_FROM), several pages
     (_, got), path, checksum = _roundtrip(tmp_path, {}, {"w": values})
     assert any(isinstance(getattr(b, "obj", None), mmap.mmap) for b in _bases(got["w"]))  # the mapping, no copy
     got["w"][:1000] = -1.0

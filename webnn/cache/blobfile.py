@@ -45,6 +45,8 @@ MAGIC = b"WNNGRAPH"
 FORMAT_VERSION = 3  # 3: two-level BLAKE3 (2: BLAKE3 of the file; 1: two-level SHA-256)
 _PREFIX = struct.Struct("<8sIIQ")
 ALIGN = 64
+#: Blobs from this size on are mapped rather than read (a mapping holds a file descriptor).
+MAP_FROM = 1 << 20
 CHUNK = 8 << 20  # bytes per read call and per hashed piece
 _TREE_TAG = b"webnn-blob-tree-v3\0"
 #: dtype strings a blob may hold (numpy ``dtype.str``, little-endian).
@@ -194,10 +196,10 @@ def map_verified(fd: int, size: int) -> tuple[np.ndarray, str]:
     is private and writable, so a backend writing to a constant changes only its own copy.
     A blob is never modified in place once written (saves write a new file and rename
     it; deletes unlink, which keeps a mapped file's pages), so the verified bytes stay
-    those bytes; the caller checks the file's length first. Falls back to
-    :func:`read_verified` where the file cannot be mapped.
+    those bytes; the caller checks the file's length first. Blobs under ``MAP_FROM`` bytes,
+    and files that cannot be mapped, are read with :func:`read_verified` instead.
     """
-    if size == 0:
+    if size < MAP_FROM or not hasattr(mmap, "MAP_PRIVATE"):  # (no POSIX mmap flags on Windows)
         return read_verified(fd, size)
     try:
         mapping = mmap.mmap(fd, size, flags=mmap.MAP_PRIVATE, prot=mmap.PROT_READ | mmap.PROT_WRITE)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import weakref
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from ..errors import NotFoundError, NotSupportedError, QuotaExceededError, UnknownError
@@ -65,7 +66,9 @@ class ContextCache:
     """The graph cache bound to one :class:`~webnn.MLContext`."""
 
     def __init__(self, context: MLContext) -> None:
-        self._context = context
+        # Weak: the context owns this object, so a context its user drops is freed (and its
+        # index and remote connections closed) at once, not at the next cyclic collection.
+        self._context_ref = weakref.ref(context)
         self.origin: str = context.origin
         self.device: str = context.device_kind
         self.quota: int = context._cache_quota or DEFAULT_QUOTA
@@ -80,6 +83,13 @@ class ContextCache:
                                  lambda events: store.record(origin, device, events))
         # local copies of remote hits still being written; every call below waits for those it touches
         self._fills = Fills()
+
+    @property
+    def _context(self) -> MLContext:
+        context = self._context_ref()
+        if context is None:  # only reachable through its context, so this is a bug
+            raise RuntimeError("graph cache: its MLContext no longer exists")
+        return context
 
     def _where(self) -> str:
         return f"origin {self.origin!r}, device {self.device!r}"

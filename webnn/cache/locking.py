@@ -105,6 +105,18 @@ def open_blob_for_reading(path: Path) -> int:
     return fd
 
 
+def close_blob(fd: int) -> None:
+    """Release the shared lock and close a blob opened by :func:`open_blob_for_reading`.
+
+    The unlock is explicit because a mapping of the blob keeps its own duplicate of the
+    descriptor (so the lock would outlive this close): a loaded graph does not pin its entry.
+    """
+    try:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
 def blob_in_use(path: Path) -> bool:
     """True when some process holds a blob open for reading (its shared lock)."""
     try:

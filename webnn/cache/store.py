@@ -25,6 +25,7 @@ import sqlite3
 import stat
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
@@ -33,7 +34,7 @@ import numpy as np
 
 from . import blobfile, location
 from .index import Index, IndexCorrupt, IndexUnavailable, Row, new_row
-from .locking import StoreLock, blob_in_use, open_blob_for_reading
+from .locking import StoreLock, blob_in_use, close_blob, open_blob_for_reading
 from .quota import plan_eviction
 
 log = logging.getLogger("webnn.cache")
@@ -72,6 +73,9 @@ class Store:
         self._index = Index(self.dir / "index.sqlite3")
         self._lock = StoreLock(self.dir / "lock")
         self._mutex = threading.RLock()
+        # A store dropped without close() closes its files at once: its sqlite3 connection
+        # sits in a reference cycle of its own and would otherwise wait for the collector.
+        weakref.finalize(self, _close_files, self._index, self._lock)
         self._ready = False
         #: Damaged indexes this store replaced (the facade reports them).
         self.index_resets = 0
@@ -157,8 +161,7 @@ class Store:
 
     def close(self) -> None:
         with self._mutex:
-            self._index.close()
-            self._lock.close()
+            _close_files(self._index, self._lock)
 
     # -- reading -------------------------------------------------------------------
     def keys(self, origin: str, device: str, versions: str) -> list[str]:
@@ -224,7 +227,7 @@ class Store:
             except OSError as exc:
                 raise Miss("corrupt", "unreadable-blob", f"reading its blob failed: {exc}", row) from exc
         finally:
-            os.close(fd)
+            close_blob(fd)
         if digest != row.checksum:
             raise Miss("corrupt", "checksum", "its blob does not match its checksum", row)
         try:
@@ -400,6 +403,11 @@ class Store:
                             os.unlink(entry.path)
         except (OSError, sqlite3.Error, IndexUnavailable, IndexCorrupt) as exc:
             log.debug("graph cache: sweep skipped: %s", exc)
+
+
+def _close_files(index: Index, lock: StoreLock) -> None:
+    index.close()
+    lock.close()
 
 
 def _fsync_dir(path: Path) -> None:
