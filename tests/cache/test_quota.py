@@ -121,6 +121,20 @@ def test_entries_in_use_are_not_evicted(make_context, cache_root):
     assert ctx.list_graphs() == ["c", "d"]
 
 
+def test_a_loaded_graph_does_not_pin_its_entry(make_context):
+    """An entry is in use while it is read: a graph loaded earlier (its weights mapped from the blob)
+    leaves its entry evictable, and keeps working after the eviction removes the file."""
+    size = _entry_size(make_context)
+    ctx = make_context(cache_quota=int(size * 2.5))
+    ctx.save_graph("a", graphs.build(ctx, 1))
+    ctx.save_graph("b", graphs.build(ctx, 2))
+    loaded_a = ctx.load_graph("a")  # now the most recently used
+    ctx.load_graph("b")
+    ctx.save_graph("c", graphs.build(ctx, 3))
+    assert ctx.list_graphs() == ["b", "c"]  # a was least recently used; holding it did not pin it
+    assert graphs.matches(ctx.compute(loaded_a, FEED), 1, FEED)
+
+
 def test_stale_entries_go_first(make_context, cache_root):
     size = _entry_size(make_context)
     ctx = make_context(cache_quota=int(size * 2.5))
