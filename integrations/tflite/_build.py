@@ -3,9 +3,9 @@
 The partition's runtime inputs become named graph inputs ``t<tensor index>`` with
 the dtypes and (current) shapes the runtime gives them; constants come from the
 flatbuffer; the converters run node by node in execution order; the tensors the
-partition hands back to TFLite become outputs ``t<tensor index>``. The same code
-does the trial conversion at Prepare (no compile: it decides what to claim) and the
-real build at the kernel's prepare.
+partition hands back to TFLite become outputs ``t<tensor index>``. The trial conversion
+at Prepare (no compile: it decides what to claim) is kept, and the kernel's prepare
+compiles it; only a partition Prepare did not convert is converted there.
 """
 
 from __future__ import annotations
@@ -77,16 +77,28 @@ def convert(builder: MLGraphBuilder, sub: Subgraph, nodes: Sequence[int], signat
     return outs
 
 
+@dataclass
+class Converted:
+    """A partition converted but not compiled: its builder and output operands."""
+
+    builder: MLGraphBuilder
+    outputs: dict[int, MLOperand]
+
+    def build(self):  # noqa: ANN201
+        """Compile: the MLGraph of the partition (once)."""
+        return self.builder.build({input_name(t): v for t, v in self.outputs.items()})
+
+
 def build(context: MLContext, sub: Subgraph, nodes: Sequence[int], signature: Signature):  # noqa: ANN201
     """Convert and compile: the MLGraph of the partition."""
+    return trial(context, sub, nodes, signature).build()
+
+
+def trial(context: MLContext, sub: Subgraph, nodes: Sequence[int], signature: Signature) -> Converted:
+    """Convert without compiling; raises ConversionError naming the first node that fails.
+    The result compiles later without converting again."""
     builder = MLGraphBuilder(context)
-    outs = convert(builder, sub, nodes, signature)
-    return builder.build({input_name(t): v for t, v in outs.items()})
-
-
-def trial(context: MLContext, sub: Subgraph, nodes: Sequence[int], signature: Signature) -> None:
-    """Convert without compiling; raises ConversionError naming the first node that fails."""
-    convert(MLGraphBuilder(context), sub, nodes, signature)
+    return Converted(builder, convert(builder, sub, nodes, signature))
 
 
 def partition_signature(sub: Subgraph, nodes: Sequence[int], shapes: Mapping[int, tuple[int, ...]],

@@ -10,7 +10,7 @@ Prepare (once per subgraph, and again when a resize re-applies delegates):
    compiled graph is in memory or in the graph cache (loaded now, kept for the kernel)
    converted before and is claimed as it is; any other group is converted once without
    compiling, dropping a node whose converter fails and trying again, so the claim
-   only holds nodes that convert;
+   only holds nodes that convert (the kernel compiles that conversion, not a new one);
 4. hand the claim to ``ReplaceNodeSubsetsWithDelegateKernels``; the runtime forms its
    partitions and calls ``init`` for each, which makes a :class:`PartitionKernel`.
 
@@ -80,6 +80,9 @@ class WebNNDelegate:
                 self._model_hint = fh.read()
         self._lock = threading.RLock()
         self._graphs: dict[str, Any] = {}
+        #: Partitions Prepare converted, by cache key, for their kernels to compile (each is
+        #: taken once; a new Prepare of the same subgraph drops the ones it supersedes).
+        self._converted: dict[str, tuple[tuple[str, int], _build.Converted]] = {}
         #: Keys of graphs loaded from the cache at Prepare and not yet handed to a kernel
         #: -> seconds the load took (the kernel reports them as a cache hit).
         self._loaded_at_prepare: dict[str, float] = {}
@@ -176,6 +179,8 @@ class WebNNDelegate:
                report: SubgraphReport) -> list[int]:
         """The node indices to claim, filling ``report.nodes``."""
         candidates = [n for n in nodes if n.index < len(sub.ops) and not n.delegated]
+        with self._lock:
+            self._converted = {k: v for k, v in self._converted.items() if v[0] != (model.digest, sub.index)}
         reasons: dict[int, str | None] = {n.index: self._why_not(sub, n.index) for n in candidates}
         shapes = {t.index: t.dims for t in tensors}
         outputs_of_graph = set(sub.outputs)
@@ -197,7 +202,10 @@ class WebNNDelegate:
                     if self._compiled_before(model, sub, members, signature):
                         continue  # built from exactly these nodes before: they convert
                     report.trial_conversions += 1
-                    _build.trial(self.context, sub, members, signature)
+                    converted = _build.trial(self.context, sub, members, signature)
+                    with self._lock:
+                        self._converted[self.cache_key(model, sub, members, signature)] = (
+                            (model.digest, sub.index), converted)
                 except _build.ConversionError as exc:
                     reasons[exc.node if exc.node in reasons else members[0]] = f"conversion failed: {exc}"
                     failed = True
@@ -311,10 +319,16 @@ class WebNNDelegate:
         if graph is not None:
             info.cache = "hit"
         else:
-            if model.truncated():
+            with self._lock:
+                converted = self._converted.pop(key, (None, None))[1]
+            if converted is not None:  # Prepare's trial conversion of exactly this partition
+                graph = converted.build()
+            elif model.truncated():
                 raise RuntimeError("the model file shrank on disk after it was mapped; its weights cannot be "
                                    "read to convert this partition")
-            graph = _build.build(self.context, sub, nodes, signature)
+            else:
+                graph = _build.build(self.context, sub, nodes, signature)
+                info.conversions += 1
             info.builds += 1
             info.cache = "off"
             if self.cache and not model.unchanged():

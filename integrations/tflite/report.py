@@ -36,6 +36,9 @@ class PartitionInfo:
     key: str | None = None
     build_seconds: float = 0.0
     builds: int = 0
+    #: Conversions of this partition when its kernel was prepared: 0 when Prepare's trial
+    #: conversion was compiled (or nothing was built), 1 when it had to convert again.
+    conversions: int = 0
 
 
 @dataclass

@@ -109,6 +109,8 @@ def test_warm_start_converts_nothing_and_equals_the_cold_start(models, tmp_path,
     cold, x, cold_out = start(path, tmp_path / "cache")
     assert caches(cold) == ["miss"] * graphs, cold.format_report()
     assert cold.placement_report()[0].trial_conversions == graphs
+    # each kernel compiled Prepare's conversion of its partition instead of converting again
+    assert [(p.builds, p.conversions) for p in cold.placement_report()[0].partitions] == [(1, 0)] * graphs
     np.testing.assert_allclose(cold_out, reference(path, x), atol=1e-5)
 
     for source in (path, models[name]):  # by path (memory-mapped) and by bytes: one digest
