@@ -23,13 +23,15 @@ _PARALLEL_FROM = 1 << 20
 def content_hasher(data: Buffer = b"", *, parallel: bool = False) -> blake3.blake3:
     """A new incremental hasher (hashlib-like: ``update``, ``digest``, ``hexdigest``).
 
-    ``parallel`` lets it hash large updates on several cores (worth it from about a MiB).
+    ``parallel`` lets it hash large inputs on several cores (worth it from about a MiB;
+    small updates cost the same either way): for a hasher fed large buffers, or one
+    large ``data``.
     """
-    if parallel and memoryview(data).nbytes >= _PARALLEL_FROM:
+    if parallel:
         return blake3.blake3(data, max_threads=blake3.blake3.AUTO)
     return blake3.blake3(data)
 
 
 def content_digest(data: Buffer) -> str:
     """Hex digest of one buffer, on several cores when it is large."""
-    return content_hasher(data, parallel=True).hexdigest()
+    return content_hasher(data, parallel=memoryview(data).nbytes >= _PARALLEL_FROM).hexdigest()

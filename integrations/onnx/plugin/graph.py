@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from onnx import AttributeProto, ModelProto, TensorProto, helper, numpy_helper
+from onnx import AttributeProto, ModelProto, helper, numpy_helper
 
 from webnn.hashing import content_hasher
 
@@ -122,10 +122,19 @@ def _value_info(vi: ValueInfo) -> Any:
 
 
 def to_model(graph: dict[str, Any]) -> OrtGraphModel:
-    """Rebuild an ONNX model from the shim's description of an ORT graph."""
-    h = content_hasher()
-    initializers: list[TensorProto] = []
+    """Rebuild an ONNX model from the shim's description of an ORT graph.
+
+    The model is filled in place and each initializer's bytes are copied once, from the
+    shim's buffer into the proto: for a 100 MB model the helpers' route (``from_array``,
+    ``make_graph``, ``make_model``) copied every weight four times more, which was most
+    of a warm session's creation.
+    """
+    h = content_hasher(parallel=True)  # the weights pass through it: hashed on every core
+    proto = ModelProto()
+    g = proto.graph
+    g.name = graph["name"] or "ort_graph"
     runtime_init: set[str] = set()
+    init_names: set[str] = set()
     # ORT lists a fused graph's initializers in no stable order: sort, so digests (cache keys) are stable.
     for name, (elem, dims, data), constant, outer in sorted(graph["initializers"], key=lambda t: t[0]):
         if not constant or outer:
@@ -134,11 +143,13 @@ def to_model(graph: dict[str, Any]) -> OrtGraphModel:
         array = tensor_array(elem, tuple(dims), data)
         if array is None:
             continue  # strings and packed types: nodes reading them are not convertible anyway
-        initializers.append(numpy_helper.from_array(array, name))
+        tensor = g.initializer.add()
+        tensor.name, tensor.data_type = name, int(elem)
+        tensor.dims.extend(array.shape)
+        tensor.raw_data = data or b""
+        init_names.add(name)
         h.update(name.encode() + b"\0" + str(array.dtype).encode() + str(array.shape).encode())
         h.update(data or b"")
-    init_names = {t.name for t in initializers}
-    nodes = []
     records: list[NodeRecord] = []
     value_types: dict[str, tuple[int, Any]] = {}
     for k, n in enumerate(graph["nodes"]):
@@ -159,27 +170,26 @@ def to_model(graph: dict[str, Any]) -> OrtGraphModel:
             attrs.append(attr)
         if n["subgraphs"]:
             opaque = "control flow (a subgraph attribute) stays on ONNX Runtime"
-        node = helper.make_node(n["op_type"], ins, outs, name=n["name"] or f"{n['op_type']}_{k}",
-                                domain=n["domain"])
+        node = g.node.add()
+        node.CopyFrom(helper.make_node(n["op_type"], ins, outs, name=n["name"] or f"{n['op_type']}_{k}",
+                                       domain=n["domain"]))
         node.attribute.extend(attrs)
-        nodes.append(node)
         records.append(NodeRecord(k, n["id"], n["name"] or f"{n['op_type']}_{k}", n["op_type"], n["domain"], ins,
                                   outs, [vi[0] for vi in n["implicit_inputs"]], n["subgraphs"], opaque))
         h.update(node.SerializeToString(deterministic=True))
     runtime_inputs = [vi for vi in graph["inputs"] if vi[0] not in init_names]
-    inputs = [_value_info(vi) for vi in runtime_inputs]
-    outputs = [_value_info(vi) for vi in graph["outputs"]]
+    g.input.extend(_value_info(vi) for vi in runtime_inputs)
+    g.output.extend(_value_info(vi) for vi in graph["outputs"])
     for vi in [*graph["inputs"], *graph["outputs"]]:
         h.update(repr(vi).encode())
-    value_info = [helper.make_tensor_value_info(name, elem, None if shape is None else
-                                                [d if isinstance(d, (int, str)) else None for d in shape])
-                  for name, (elem, shape) in value_types.items()
-                  if name not in {v[0] for v in graph["outputs"]}]
-    g = helper.make_graph(nodes, graph["name"] or "ort_graph", inputs, outputs, initializers, value_info=value_info)
-    opsets = [helper.make_opsetid(domain, int(version)) for domain, version in graph["opsets"]]
-    if not any(o.domain in ("", "ai.onnx") for o in opsets):
-        opsets.append(helper.make_opsetid("", 1))
-    proto = helper.make_model(g, opset_imports=opsets, ir_version=max(int(graph["ir_version"]), 4))
+    output_names = {v[0] for v in graph["outputs"]}
+    g.value_info.extend(helper.make_tensor_value_info(name, elem, None if shape is None else
+                                                      [d if isinstance(d, (int, str)) else None for d in shape])
+                        for name, (elem, shape) in value_types.items() if name not in output_names)
+    proto.ir_version = max(int(graph["ir_version"]), 4)
+    proto.opset_import.extend(helper.make_opsetid(domain, int(version)) for domain, version in graph["opsets"])
+    if not any(o.domain in ("", "ai.onnx") for o in proto.opset_import):
+        proto.opset_import.append(helper.make_opsetid("", 1))
     for opset in graph["opsets"]:
         h.update(repr(opset).encode())
     return OrtGraphModel(proto, records, runtime_inputs, [vi[0] for vi in graph["outputs"]], bool(graph["nested"]),
