@@ -3,7 +3,8 @@
 Same process, same models, same inputs. Prints a table of median latencies and ratios,
 the per-partition overhead (an alternating WebNN/ORT chain of tiny nodes, per WebNN
 partition), and the time to first result of a new session with a cold and a warm graph
-cache. Nothing here asserts a time.
+cache. Models: a ResNet-style CNN and transformer blocks exported from torch, and ResNet-50
+as published (the onnx wheel's "real" set, random weights). Nothing here asserts a time.
 
     python benchmarks/onnx_plugin_bench.py            # all models
     python benchmarks/onnx_plugin_bench.py --quick    # fewer repeats
@@ -74,6 +75,9 @@ def latency_table(quick: bool) -> None:
         ("transformer block d64 seq16 b1", models.transformer_model(d_model=64, heads=4, seq=16),
          {"x": np.random.default_rng(0).standard_normal((1, 16, 64)).astype(np.float32)}),
     ]
+    real = models.light_model("light_resnet50")  # the published architecture, from the onnx wheel
+    if real is not None:
+        cases.append(("ResNet-50 (onnx wheel), 224px b1", real[0].SerializeToString(), real[1]))
     print(f"{'model':36} {'ORT CPU EP':>12} {'ORT+WebNN EP':>13} {'drop-in':>12} {'plugin/CPU':>11} "
           f"{'drop-in/CPU':>12}")
     for name, data, feeds in cases:
@@ -101,25 +105,28 @@ def overhead(quick: bool) -> None:
 
 
 def cold_warm() -> None:
-    data = models.resnet_block_model(channels=64, size=112, blocks=4, batch=1)
-    feeds = {"x": np.random.default_rng(0).standard_normal((1, 3, 112, 112)).astype(np.float32)}
+    cases = [("resnet-style CNN", models.resnet_block_model(channels=64, size=112, blocks=4, batch=1),
+              {"x": np.random.default_rng(0).standard_normal((1, 3, 112, 112)).astype(np.float32)})]
+    real = models.light_model("light_resnet50")
+    if real is not None:
+        cases.append(("ResNet-50 (onnx wheel)", real[0].SerializeToString(), real[1]))
+    print("\ntime to first result (new session + first run; warm: best of 3):")
+    for name, data, feeds in cases:
+        def first(make, feeds=feeds) -> float:
+            t0 = time.perf_counter()
+            make().run(None, feeds)
+            return time.perf_counter() - t0
 
-    def first(make) -> float:
-        t0 = time.perf_counter()
-        make().run(None, feeds)
-        return time.perf_counter() - t0
-
-    print("\ntime to first result, resnet-style CNN (new session + first run):")
-    ort_t = min(first(lambda: cpu_session(data)) for _ in range(3))
-    with tempfile.TemporaryDirectory() as d:
-        cold = first(lambda: plugin_session(data, cacheDir=d))
-        warm = min(first(lambda: plugin_session(data, cacheDir=d)) for _ in range(3))
-    with tempfile.TemporaryDirectory() as d:
-        dcold = first(lambda: drop_in_session(data, cacheDir=d))
-        dwarm = min(first(lambda: drop_in_session(data, cacheDir=d)) for _ in range(3))
-    print(f"  ORT CPU EP: {ort_t * 1e3:.1f}ms | plugin cold {cold * 1e3:.1f}ms, warm {warm * 1e3:.1f}ms "
-          f"(warm/cold {warm / cold:.2f}) | drop-in cold {dcold * 1e3:.1f}ms, warm {dwarm * 1e3:.1f}ms "
-          f"(warm/cold {dwarm / dcold:.2f})")
+        ort_t = min(first(lambda data=data: cpu_session(data)) for _ in range(3))
+        with tempfile.TemporaryDirectory() as d:
+            cold = first(lambda data=data, d=d: plugin_session(data, cacheDir=d))
+            warm = min(first(lambda data=data, d=d: plugin_session(data, cacheDir=d)) for _ in range(3))
+        with tempfile.TemporaryDirectory() as d:
+            dcold = first(lambda data=data, d=d: drop_in_session(data, cacheDir=d))
+            dwarm = min(first(lambda data=data, d=d: drop_in_session(data, cacheDir=d)) for _ in range(3))
+        print(f"  {name}: ORT CPU EP {ort_t * 1e3:.1f}ms | plugin cold {cold * 1e3:.1f}ms, warm {warm * 1e3:.1f}ms "
+              f"(warm/cold {warm / cold:.2f}) | drop-in cold {dcold * 1e3:.1f}ms, warm {dwarm * 1e3:.1f}ms "
+              f"(warm/cold {dwarm / dcold:.2f})")
 
 
 def main() -> None:

@@ -4,6 +4,7 @@ from torch (TorchScript exporter: the dynamo one needs onnxscript, not installed
 from __future__ import annotations
 
 import io
+import os
 import warnings
 
 import numpy as np
@@ -129,3 +130,40 @@ def transformer_model(d_model: int = 32, heads: int = 4, seq: int = 8) -> bytes:
             return x + self.mlp(self.n2(x))
 
     return _export(Block(), (torch.randn(2, seq, d_model),), {"x": {0: "batch"}})
+
+
+def light_model(name: str, seed: int = 7):
+    """``(model, feeds)`` for one architecture of the "real" set shipped in the onnx wheel
+    (``onnx/backend/test/data/light``: the published models, their weights made by
+    ConstantOfShape), with random weights and inputs; None if the wheel lacks it.
+
+    Uniform weights would hide a transposed or misplaced filter, so each ConstantOfShape
+    weight becomes a random initializer of its shape: filters and matrices He-scaled,
+    vectors (biases, batch-norm scales, means and variances) in [0.5, 1.5].
+    """
+    import onnx
+
+    path = os.path.join(os.path.dirname(onnx.__file__), "backend", "test", "data", "light", f"{name}.onnx")
+    if not os.path.exists(path):
+        return None
+    model = onnx.load(path)
+    rng = np.random.default_rng(seed)
+    shapes = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+    keep = []
+    for node in model.graph.node:
+        if node.op_type == "ConstantOfShape" and node.input[0] in shapes:
+            shape = tuple(int(d) for d in shapes[node.input[0]])
+            if len(shape) > 1:
+                value = rng.standard_normal(shape) * np.sqrt(1.0 / int(np.prod(shape[1:])))
+            else:
+                value = rng.uniform(0.5, 1.5, shape)
+            model.graph.initializer.append(numpy_helper.from_array(value.astype(np.float32), node.output[0]))
+        else:
+            keep.append(node)
+    del model.graph.node[:]
+    model.graph.node.extend(keep)
+    inits = {t.name for t in model.graph.initializer}
+    feeds = {vi.name: rng.random([d.dim_value if d.dim_value > 0 else 1 for d in vi.type.tensor_type.shape.dim],
+                                 dtype=np.float32)
+             for vi in model.graph.input if vi.name not in inits}
+    return model, feeds
