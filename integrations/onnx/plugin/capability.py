@@ -203,7 +203,7 @@ def decide(gm: OrtGraphModel, context: MLContext, query: SupportQuery, options: 
             break
         failed = False
         for group in groups:
-            ids = tuple(gm.records[i].node_id for i in group)
+            ids = tuple(sorted(gm.records[i].node_id for i in group))  # as Compile names the group
             if ids in prebuilt:
                 continue
             try:

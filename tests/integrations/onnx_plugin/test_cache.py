@@ -45,3 +45,25 @@ def test_second_process_reuses_the_cache(tmp_path):
     assert cold["cache"] and all(s.startswith("miss") and "saved" in s for p in cold["cache"] for s in p)
     assert all(s == "hit" for p in warm["cache"] for s in p)
     assert warm["sum"] == pytest.approx(cold["sum"], rel=1e-6)
+
+
+@pytest.mark.parametrize("name", ["light_squeezenet", "light_resnet50"])
+def test_a_static_model_is_built_and_saved_once_per_partition(tmp_path, name):
+    """GetCapability builds the graph of a static-shape group; Compile must hand that same
+    graph to the kernel (ORT numbers the nodes it fused out of order) rather than the first
+    run converting, compiling and saving the partition a second time under another key."""
+    from webnn.integrations.onnx.plugin import report
+
+    from . import models
+    from ._util import plugin_session
+
+    found = models.light_model(name)
+    if found is None:
+        pytest.skip(f"this onnx wheel does not ship {name}.onnx")
+    model, feeds = found
+    sess = plugin_session(model.SerializeToString(), {"cache": "1", "cacheDir": str(tmp_path)})
+    sess.run(None, feeds)
+    partitions = list(report._reports.values())[-1].partitions()
+    assert partitions and all(p["calls"] == 1 and not p["fallbacks"] for p in partitions)
+    assert [len(p["cache"]) for p in partitions] == [1] * len(partitions)
+    assert len(list(tmp_path.rglob("*.wnnb"))) == len(partitions)  # one entry each, saved once
