@@ -101,6 +101,10 @@ def run_host(host: Host, settings: WebNNSettings, feeds: dict[str, Any], ui: UI,
     }
     if cold_warm:
         result["time_to_first_result"] = {"cold": first, "cold_cache": cache_word(place)}
+        # The warm run is a new session, as in a new process: the cold session is released first
+        # (alive, its host runtime's threads, e.g. ONNX Runtime's spinning pool, slowed the warm
+        # session's first run three- to fourfold on two cores).
+        del runner
         if settings.cache:
             with ui.status(f"WebNN via {host.framework}: again on a new session (warm cache)"), \
                     ui.collect_warnings() as warns2:
