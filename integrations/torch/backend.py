@@ -60,12 +60,16 @@ _GRAPH_IDS = itertools.count()
 
 @functools.cache
 def decompositions() -> dict[Any, Callable[..., Any]]:
-    """torch's core ATen decomposition table without :data:`KEEP_WHOLE`."""
+    """torch's core ATen decomposition table without :data:`KEEP_WHOLE`, plus the fused
+    transformer fast paths torch leaves whole (``fastpath.py``)."""
     from torch._decomp import core_aten_decompositions
+
+    from .fastpath import FAST_PATH_DECOMPOSITIONS
 
     table = dict(core_aten_decompositions())
     for op in KEEP_WHOLE:
         table.pop(op, None)
+    table.update(FAST_PATH_DECOMPOSITIONS)
     return table
 
 

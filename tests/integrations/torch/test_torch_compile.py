@@ -118,6 +118,93 @@ def test_transformer_encoder_block_attention_layer_norm_gelu():
         assert op in ops, (op, ops)
 
 
+@pytest.mark.parametrize("norm_first, activation", [(False, "relu"), (True, "gelu")])
+@pytest.mark.parametrize("mask", ["none", "key_padding", "causal"])
+def test_torch_transformer_encoder_fast_path_runs_on_webnn(norm_first, activation, mask):
+    """nn.TransformerEncoder in eval mode without grad calls one fused op per layer
+    (aten._transformer_encoder_layer_fwd), which torch does not decompose; ours does."""
+    layer = torch.nn.TransformerEncoderLayer(32, 4, 64, batch_first=True, norm_first=norm_first,
+                                             activation=activation).eval()
+    enc = torch.nn.TransformerEncoder(layer, 2, enable_nested_tensor=False).eval()
+    x = torch.randn(3, 7, 32)
+    kwargs = {}
+    if mask == "key_padding":
+        pad = torch.zeros(3, 7, dtype=torch.bool)
+        pad[0, 4:] = True
+        pad[2, 1:] = True
+        kwargs["src_key_padding_mask"] = pad
+    elif mask == "causal":  # is_causal given: torch's own check of the mask breaks dynamo's graph
+        kwargs.update(mask=torch.nn.Transformer.generate_square_subsequent_mask(7), is_causal=True)
+    with torch.no_grad():
+        want = enc(x, **kwargs)
+        got = torch.compile(enc, backend="webnn", options={"cache": False})(x, **kwargs)
+    assert_close(got, want, atol=1e-5, rtol=1e-5)
+    total = reports_total()
+    assert total["webnn_nodes"] > 0 and total["torch_nodes"] == 0, [r.format() for r in wt.reports()]
+
+
+@pytest.mark.parametrize("need_weights, average", [(False, True), (True, True), (True, False)])
+def test_torch_multihead_attention_in_eval_runs_on_webnn(need_weights, average):
+    """nn.MultiheadAttention in eval mode without grad, with a key padding mask (dynamo traces
+    its functional path; its fused op is checked against torch's kernel below)."""
+    mha = torch.nn.MultiheadAttention(32, 4, batch_first=True).eval()
+    x = torch.randn(3, 5, 32)
+    pad = torch.zeros(3, 5, dtype=torch.bool)
+    pad[1, 3:] = True
+
+    def attend(a, p):
+        return mha(a, a, a, key_padding_mask=p, need_weights=need_weights, average_attn_weights=average)
+
+    with torch.no_grad():
+        want = attend(x, pad)
+        got = torch.compile(attend, backend="webnn", options={"cache": False})(x, pad)
+    assert_close(got[0], want[0])
+    assert (got[1] is None) == (want[1] is None)
+    if want[1] is not None:
+        assert_close(got[1], want[1])
+    total = reports_total()
+    assert total["webnn_nodes"] > 0 and total["torch_nodes"] == 0, [r.format() for r in wt.reports()]
+
+
+@pytest.mark.parametrize("mask_type", [None, 0, 1, 2])
+def test_fast_path_decompositions_equal_torch_kernels(mask_type):
+    """The decompositions against torch's fused kernels themselves, eager, for every mask
+    layout, both norm placements and activations, weights returned or not; a fully masked
+    row is NaN in both."""
+    from webnn.integrations.torch import fastpath
+
+    b, length, e, h = 3, 5, 32, 4
+    mha = torch.nn.MultiheadAttention(e, h, batch_first=True).eval()
+    x = torch.randn(b, length, e)
+    mask = None
+    if mask_type in (None, 2):
+        mask = torch.rand(b, h, length, length) < 0.3
+        mask[2, 1] = True  # one fully masked row set
+    elif mask_type == 0:
+        mask = torch.ones(length, length, dtype=torch.bool).triu(1)
+    elif mask_type == 1:
+        mask = torch.zeros(b, length, dtype=torch.bool)
+        mask[1, 3:] = True
+        mask[2, :] = True
+    params = (mha.in_proj_weight, mha.in_proj_bias, mha.out_proj.weight, mha.out_proj.bias)
+    with torch.no_grad():
+        for need, average in ((False, True), (True, True), (True, False)):
+            want = torch._native_multi_head_attention(x, x, x, e, h, *params, mask, need, average, mask_type)
+            got = fastpath.native_multi_head_attention(x, x, x, e, h, *params, mask, need, average, mask_type)
+            torch.testing.assert_close(got[0], want[0], atol=1e-5, rtol=1e-5, equal_nan=True)
+            assert (got[1] is None) == (want[1] is None)
+            if want[1] is not None:
+                torch.testing.assert_close(got[1], want[1], atol=1e-5, rtol=1e-5, equal_nan=True)
+        layer = torch.nn.TransformerEncoderLayer(e, h, 64, batch_first=True).eval()
+        rest = [layer.linear1.weight, layer.linear1.bias, layer.linear2.weight, layer.linear2.bias]
+        norms = [layer.norm1.weight, layer.norm1.bias, layer.norm2.weight, layer.norm2.bias]
+        for use_gelu, norm_first in ((False, False), (True, True)):
+            args = (x, e, h, *params, use_gelu, norm_first, 1e-5, *norms, *rest, mask, mask_type)
+            torch.testing.assert_close(fastpath.transformer_encoder_layer_fwd(*args),
+                                       torch._transformer_encoder_layer_fwd(*args), atol=1e-5, rtol=1e-5,
+                                       equal_nan=True)
+
+
 def test_attention_with_boolean_mask():
     m = models.EncoderBlock().eval()
     x = torch.randn(2, 6, 32)
