@@ -4,7 +4,9 @@ Models (random weights, built here from tests/integrations/torch/models.py):
 
 * ``resnet18``: ResNet-18-style (64/128/256/512 widths, 2 basic blocks per stage), 1x3x224x224;
 * ``bert``: a BERT-base-sized encoder (12 layers, hidden 768, 12 heads, FFN 3072,
-  vocab 30522), batch 1, sequence 128.
+  vocab 30522), batch 1, sequence 128;
+* ``torch_encoder``: the same size built from torch's ``nn.TransformerEncoder`` (GELU,
+  batch-first), whose eval-mode fast path is one fused op per layer in eager.
 
 Measured, on each device asked for (CPU, and CUDA when present):
 
@@ -54,11 +56,15 @@ def build(name: str, device: str):
     elif name == "bert":
         m = models.Encoder(vocab=30522, d=768, heads=12, ff=3072, layers=12, max_len=512)
         args = (torch.randint(0, 30522, (1, 128)),)
+    elif name == "torch_encoder":  # torch's own nn.TransformerEncoder: its fused fast path in eval
+        layer = torch.nn.TransformerEncoderLayer(768, 12, 3072, activation="gelu", batch_first=True)
+        m = torch.nn.TransformerEncoder(layer, 12, enable_nested_tensor=False)
+        args = (torch.randn(1, 128, 768),)
     elif name == "tiny":  # per-dispatch overhead: almost no compute
         m = torch.nn.Sequential(torch.nn.Linear(8, 8), torch.nn.ReLU())
         args = (torch.randn(1, 8),)
     else:
-        raise SystemExit(f"unknown model {name!r}; use resnet18, bert or tiny")
+        raise SystemExit(f"unknown model {name!r}; use resnet18, bert, torch_encoder or tiny")
     return m.eval().to(device), tuple(a.to(device) for a in args)
 
 
