@@ -94,6 +94,35 @@ def test_prepacked_conv2d_with_fused_activation(ctx):
     np.testing.assert_allclose(ctx.compute(graph, feeds)["y"], want, rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize("activation", ["clamp", "clamp_max_only", "leaky_relu"])
+def test_clamp_and_leaky_relu_run_inside_the_prepacked_kernel(ctx, activation):
+    """relu6-style clamps and leaky relu become oneDNN eltwise post-ops (no separate pass);
+    the result is bit for bit what the separate in-place op gives after the same kernel."""
+    from torch.profiler import ProfilerActivity, profile
+
+    rng = np.random.default_rng(9)
+    x = (rng.standard_normal((1, 8, 12, 12)) * 4).astype(np.float32)
+    w = rng.standard_normal((16, 8, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(16).astype(np.float32)
+    conv = torch.from_numpy(reference(x, w, b, [1, 1, 1, 1], [1, 1], [1, 1], 1))
+    builder = MLGraphBuilder(ctx)
+    y = builder.conv2d(builder.input("x", {"dataType": "float32", "shape": [1, 8, 12, 12]}), builder.constant(w),
+                       bias=builder.constant(b), padding=[1, 1, 1, 1])
+    if activation == "clamp":
+        y, want = builder.clamp(y, min_value=0.0, max_value=6.0), conv.clamp(0.0, 6.0)
+    elif activation == "clamp_max_only":
+        y, want = builder.clamp(y, max_value=1.5), conv.clamp(max=1.5)
+    else:
+        y, want = builder.leaky_relu(y, alpha=0.2), F.leaky_relu(conv, 0.2)
+    graph = builder.build({"y": y})
+    assert [n.op for n in graph.ir.nodes] == ["conv2d"] and "p0" in graph._executable.source
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        got = ctx.compute(graph, {"x": x})["y"]
+    ran = {e.key for e in prof.key_averages()}
+    assert not ran & {"aten::clamp_", "aten::clamp", "aten::leaky_relu_", "aten::leaky_relu"}, ran
+    np.testing.assert_allclose(got, want.numpy(), rtol=1e-4, atol=1e-4)
+
+
 def test_filter_fed_as_input_is_not_prepared(ctx):
     graph, feeds, want = build_conv(ctx, 5, "nchw", "oihw", [1, 1, 1, 1], [1, 1], [1, 1], 1, True,
                                     filter_as_input=True)

@@ -14,7 +14,8 @@ Everything static is decided here, once per node:
 - A fused residual (``residual`` attribute, input 3: see ``webnn/passes/fusion.py``) is
   added to the result, then a fused activation (``activation`` attribute) is applied in
   place; the prepacked CPU kernel does both inside oneDNN (a binary and an eltwise
-  post-op) for relu.
+  post-op) for relu, and without a residual also clamp (relu6...) and leaky_relu
+  (:func:`kernel_activation`).
 - On the CPU in float32, a conv2d whose filter is a constant gets it prepacked once at
   build (:class:`~webnn.backends.torch.compiler.PrepareConstant`): oneDNN's blocked
   weight layout, used by ``mkldnn._convolution_pointwise`` (what torch's inductor uses
@@ -26,6 +27,7 @@ In the common case (nchw, oihw, symmetric padding) the callable is one ``F.conv2
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -105,8 +107,7 @@ def _prepacked(node: LoweringNode, filter_perm: tuple[int, ...] | None, nhwc: bo
     pads = None if symmetric else (left, right, top, bottom)
     in_size = [n, c, h, w] if symmetric else [n, c, h + top + bottom, w + left + right]
     conv = torch.ops.mkldnn._convolution_pointwise
-    # relu runs inside the kernel (an eltwise post-op); other activations stay in place after.
-    unary = "relu" if (a.get("activation") or {}).get("op") == "relu" else None
+    unary, scalars = kernel_activation(a.get("activation") or {}, residual=bool(a.get("residual")))
     if unary is not None:
         after = None
 
@@ -121,8 +122,9 @@ def _prepacked(node: LoweringNode, filter_perm: tuple[int, ...] | None, nhwc: bo
         if pads is not None:
             x = F.pad(x, pads)
         if residual is None:
-            return conv(x, packed, b, padding, stride, dilation, groups, unary or "none", [], "")
-        return conv.binary(x, residual, packed, b, padding, stride, dilation, groups, "add", None, unary, [], "")
+            return conv(x, packed, b, padding, stride, dilation, groups, unary or "none", scalars, "")
+        return conv.binary(x, residual, packed, b, padding, stride, dilation, groups, "add", None, unary, scalars,
+                           "")
 
     run = _wrap(core, nhwc, None, after)
     if a.get("residual"):
@@ -134,10 +136,31 @@ def _prepacked(node: LoweringNode, filter_perm: tuple[int, ...] | None, nhwc: bo
             add costs nothing, where the binary post-op above costs a pass)."""
             if pads is not None:
                 x = F.pad(x, pads)
-            return accumulate(residual, x, packed, b, padding, stride, dilation, groups, "add", 1.0, unary, [], "")
+            return accumulate(residual, x, packed, b, padding, stride, dilation, groups, "add", 1.0, unary, scalars,
+                              "")
 
         run.consume_input = ConsumeInput(3, _wrap(core_into, nhwc, None, after))  # type: ignore[attr-defined]
     return PrepareConstant(1, prepare, run, filter_perm)
+
+
+def kernel_activation(spec: dict[str, Any], *, residual: bool) -> tuple[str | None, list[float]]:
+    """The oneDNN eltwise post-op (torch's unary attr and its scalars) for a fused activation,
+    where the kernel computes exactly what the separate op would (checked bit for bit): relu,
+    and without a residual also clamp (hardtanh) and leaky_relu, torch fusing only relu after
+    a binary post-op. ``(None, [])``: the activation stays an in-place op after the kernel."""
+    op, attrs = spec.get("op"), spec.get("attrs", {})
+    if op == "relu":
+        return "relu", []
+    if residual:
+        return None, []
+    if op == "clamp":
+        lo, hi = attrs.get("min_value"), attrs.get("max_value")
+        if lo is None and hi is None:
+            return None, []
+        return "hardtanh", [-math.inf if lo is None else float(lo), math.inf if hi is None else float(hi)]
+    if op == "leaky_relu":
+        return "leaky_relu", [float(attrs["alpha"])]
+    return None, []
 
 
 def transpose_plan(size: int, kernel: int, stride: int, dilation: int, begin: int, end: int,
