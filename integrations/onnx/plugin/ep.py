@@ -20,7 +20,7 @@ from ..options import parse_webnn_options
 from . import report
 from .capability import EP_NAME, decide
 from .devices import device_type_for
-from .graph import to_model
+from .graph import OrtGraphModel, to_model
 from .kernel import PartitionKernel
 
 
@@ -59,10 +59,15 @@ class WebNNPluginEp:
     def compile(self, graph: dict[str, Any], fused: dict[str, Any]) -> PartitionKernel:
         node_ids = tuple(sorted(n["id"] for n in graph["nodes"]))
         prebuilt = self._prebuilt.pop(node_ids, None)
-        gm = to_model(graph)
-        # The fused node's inputs are exactly what Compute receives, in this order.
-        gm.runtime_inputs = list(fused["inputs"])
-        kernel = PartitionKernel(self, gm, fused, prebuilt, node_ids)
+        inputs = list(fused["inputs"])
+
+        def model() -> OrtGraphModel:
+            gm = to_model(graph)
+            gm.runtime_inputs = inputs  # the fused node's inputs are exactly what Compute receives, in order
+            return gm
+
+        # Built when a signature needs converting: never, for a static group GetCapability built.
+        kernel = PartitionKernel(self, model, fused, prebuilt, node_ids)
         self.kernels.append(kernel)
         if self._last_report is not None:
             self._last_report.add_kernel(kernel, [n["name"] or f"{n['op_type']}_{k}"

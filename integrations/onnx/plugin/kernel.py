@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -97,10 +97,12 @@ def _write(io: Any, index: int, elem: int, value: np.ndarray) -> None:
 class PartitionKernel:
     """One fused node: its entries per input signature, and how each was obtained."""
 
-    def __init__(self, ep: Any, gm: OrtGraphModel | None, fused: dict[str, Any],
+    def __init__(self, ep: Any, gm: OrtGraphModel | Callable[[], OrtGraphModel] | None, fused: dict[str, Any],
                  prebuilt: Prepared | None, node_ids: tuple[int, ...]) -> None:
+        """``gm``: the group's ONNX model, or a function making it when first needed (a
+        signature to convert, or ORT's fallback session)."""
         self.ep = ep
-        self.gm = gm
+        self._gm = gm
         self.name = fused.get("name", "")
         self.node_ids = node_ids
         self.input_infos: list[ValueInfo] = list(fused["inputs"])
@@ -118,6 +120,12 @@ class PartitionKernel:
                 self.entries[static] = _WebNNEntry(ep.context, prebuilt, self.input_names, self.output_names,
                                                    self.output_types)
                 self.cache[static] = prebuilt.cache
+
+    @property
+    def gm(self) -> OrtGraphModel | None:
+        if callable(self._gm):
+            self._gm = self._gm()
+        return self._gm
 
     def _static_signature(self) -> tuple[Any, ...] | None:
         sig = []

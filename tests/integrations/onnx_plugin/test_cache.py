@@ -63,7 +63,9 @@ def test_a_static_model_is_built_and_saved_once_per_partition(tmp_path, name):
     model, feeds = found
     sess = plugin_session(model.SerializeToString(), {"cache": "1", "cacheDir": str(tmp_path)})
     sess.run(None, feeds)
-    partitions = list(report._reports.values())[-1].partitions()
+    rep = list(report._reports.values())[-1]
+    partitions = rep.partitions()
     assert partitions and all(p["calls"] == 1 and not p["fallbacks"] for p in partitions)
+    assert all(callable(kernel._gm) for _, kernel in rep.kernels)  # nor was the group's model rebuilt
     assert [len(p["cache"]) for p in partitions] == [1] * len(partitions)
     assert len(list(tmp_path.rglob("*.wnnb"))) == len(partitions)  # one entry each, saved once
