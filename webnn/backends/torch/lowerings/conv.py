@@ -15,7 +15,7 @@ Everything static is decided here, once per node:
   added to the result, then a fused activation (``activation`` attribute) is applied in
   place; the prepacked CPU kernel does both inside oneDNN (a binary and an eltwise
   post-op) for relu, and without a residual also clamp (relu6...) and leaky_relu
-  (:func:`kernel_activation`).
+  (``_fused.kernel_activation``).
 - On the CPU in float32, a conv2d whose filter is a constant gets it prepacked once at
   build (:class:`~webnn.backends.torch.compiler.PrepareConstant`): oneDNN's blocked
   weight layout, used by ``mkldnn._convolution_pointwise`` (what torch's inductor uses
@@ -27,7 +27,6 @@ In the common case (nchw, oihw, symmetric padding) the callable is one ``F.conv2
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any
 
@@ -36,7 +35,7 @@ import torch.nn.functional as F  # noqa: N812
 
 from ..compiler import ConsumeInput, PrepareConstant
 from ..registry import LoweringNode, lowering
-from ._fused import in_place_activation
+from ._fused import in_place_activation, kernel_activation
 
 #: Filter layout -> permutation that views it as torch's conv2d weight (OIHW).
 TO_OIHW: dict[str, tuple[int, ...] | None] = {
@@ -141,26 +140,6 @@ def _prepacked(node: LoweringNode, filter_perm: tuple[int, ...] | None, nhwc: bo
 
         run.consume_input = ConsumeInput(3, _wrap(core_into, nhwc, None, after))  # type: ignore[attr-defined]
     return PrepareConstant(1, prepare, run, filter_perm)
-
-
-def kernel_activation(spec: dict[str, Any], *, residual: bool) -> tuple[str | None, list[float]]:
-    """The oneDNN eltwise post-op (torch's unary attr and its scalars) for a fused activation,
-    where the kernel computes exactly what the separate op would (checked bit for bit): relu,
-    and without a residual also clamp (hardtanh) and leaky_relu, torch fusing only relu after
-    a binary post-op. ``(None, [])``: the activation stays an in-place op after the kernel."""
-    op, attrs = spec.get("op"), spec.get("attrs", {})
-    if op == "relu":
-        return "relu", []
-    if residual:
-        return None, []
-    if op == "clamp":
-        lo, hi = attrs.get("min_value"), attrs.get("max_value")
-        if lo is None and hi is None:
-            return None, []
-        return "hardtanh", [-math.inf if lo is None else float(lo), math.inf if hi is None else float(hi)]
-    if op == "leaky_relu":
-        return "leaky_relu", [float(attrs["alpha"])]
-    return None, []
 
 
 def transpose_plan(size: int, kernel: int, stride: int, dilation: int, begin: int, end: int,
